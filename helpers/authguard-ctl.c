@@ -1,0 +1,468 @@
+/* authguard-ctl: administration of the shared state.
+ *
+ *   authguard-ctl [--conf FILE] init
+ *   authguard-ctl [--conf FILE] status [--json] [USER | --ip ADDR]
+ *   authguard-ctl [--conf FILE] unlock USER | --ip ADDR
+ *   authguard-ctl [--conf FILE] purge
+ *   authguard-ctl [--conf FILE] check-config
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cli.h"
+#include "config.h"
+#include "error.h"
+#include "guard.h"
+#include "log.h"
+#include "net.h"
+#include "safefile.h"
+#include "store.h"
+#include "util.h"
+
+#define STATE_GROUP "authguard"
+
+static const char *conf_path;
+static struct ag_config cfg;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	        "usage: authguard-ctl [--conf FILE] COMMAND [ARGS]\n"
+	        "\n"
+	        "commands:\n"
+	        "  init                         create the state directory and file\n"
+	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
+	        "  status [--json] --ip ADDR    the same for a remote host\n"
+	        "  unlock USER | --ip ADDR      forget failures and lift a lock\n"
+	        "  purge                        delete expired rows now\n"
+	        "  check-config                 validate configuration, state file and permissions\n"
+	        "  version                      print the version\n");
+	exit(CLI_USAGE);
+}
+
+static struct ag_store *
+open_store(int flags)
+{
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	int r;
+
+	if ((r = ag_store_open(&cfg, flags, &st, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	return st;
+}
+
+/* Parses "USER" or "--ip ADDR" after a command.  Returns the subject name
+ * (normalised for hosts) in name. */
+static void
+parse_subject(int argc, char **argv, int *jsonp, enum ag_subject_kind *kind, char *name,
+              size_t namesize, int allow_none)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ip = NULL, *reason = NULL;
+	struct ag_cidr addr;
+	int c, is_ip = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'i')
+			ip = optarg;
+		else if (c == 'j' && jsonp != NULL)
+			*jsonp = 1;
+		else
+			usage();
+	}
+	name[0] = '\0';
+	if (ip != NULL) {
+		if (optind != argc)
+			usage();
+		if (ag_host_normalize(ip, (unsigned)cfg.ipv6_prefix, name, namesize, &is_ip,
+		                      &addr) != 0 || !is_ip)
+			cli_die(CLI_USAGE, "--ip: not an IPv4 or IPv6 address");
+		*kind = AG_SUBJECT_HOST;
+		return;
+	}
+	*kind = AG_SUBJECT_ACCOUNT;
+	if (optind == argc && allow_none)
+		return;
+	if (optind + 1 != argc)
+		usage();
+	if (ag_guard_check_name(argv[optind], &reason) != 0)
+		cli_die(CLI_USAGE, "user: %s", reason);
+	if (ag_strlcpy(name, argv[optind], namesize) != 0)
+		cli_die(CLI_USAGE, "user: name too long");
+}
+
+/* ------------------------------------------------------------------ init */
+
+static void
+make_dirs(const char *dir, mode_t mode, gid_t gid)
+{
+	char buf[PATH_MAX];
+	const char *reason = NULL;
+	struct stat st;
+	char *p;
+
+	if (ag_strlcpy(buf, dir, sizeof(buf)) != 0)
+		cli_die(CLI_USAGE, "%s: path too long", dir);
+	/* Missing parents get 0755 root-style modes; the last one ours. */
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			cli_die(CLI_INTERNAL, "mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == 0) {
+		if (gid != (gid_t)-1 && chown(buf, (uid_t)-1, gid) != 0)
+			cli_die(CLI_INTERNAL, "chown %s: %s", buf, strerror(errno));
+		if (chmod(buf, mode) != 0)
+			cli_die(CLI_INTERNAL, "chmod %s: %s", buf, strerror(errno));
+		printf("created %s\n", buf);
+	} else if (errno != EEXIST) {
+		cli_die(CLI_INTERNAL, "mkdir %s: %s", buf, strerror(errno));
+	}
+	if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+		cli_die(CLI_USAGE, "%s: not a directory", buf);
+	if (ag_safe_check_parents(buf, &reason) != 0 ||
+	    ag_safe_check_dir(buf, AG_SAFE_GROUP_WRITE, &reason) != 0)
+		cli_die(CLI_USAGE, "%s %s", buf, reason);
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	char dir[PATH_MAX], *slash;
+	struct group *gr;
+	gid_t gid = (gid_t)-1;
+	mode_t dmode = 0700, fmode = 0600;
+	struct ag_store *st;
+	int fd;
+
+	if (argc != 1)
+		usage();
+	/* Web backends run in group authguard: give it write access when the
+	 * group exists, nobody else any. */
+	if ((gr = getgrnam(STATE_GROUP)) != NULL) {
+		gid = gr->gr_gid;
+		dmode = 02770;
+		fmode = 0660;
+	}
+	ag_strlcpy(dir, cfg.state_file, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		cli_die(CLI_USAGE, "state_file %s: must be a file in a directory", cfg.state_file);
+	*slash = '\0';
+	umask(077);
+	make_dirs(dir, dmode, gid);
+
+	fd = open(cfg.state_file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
+	if (fd >= 0) {
+		if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
+			cli_die(CLI_INTERNAL, "chown %s: %s", cfg.state_file, strerror(errno));
+		if (fchmod(fd, fmode) != 0)
+			cli_die(CLI_INTERNAL, "chmod %s: %s", cfg.state_file, strerror(errno));
+		close(fd);
+		printf("created %s\n", cfg.state_file);
+	} else if (errno != EEXIST) {
+		cli_die(CLI_INTERNAL, "create %s: %s", cfg.state_file, strerror(errno));
+	}
+	st = open_store(AG_STORE_CREATE);
+	if (ag_store_check(st) != 0)
+		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+	printf("state %s ready (schema %d)\n", cfg.state_file, ag_store_file_version(st));
+	ag_store_close(st);
+	return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static void
+fmt_time(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == AG_FOREVER || gmtime_r(&tt, &tm) == NULL)
+		ag_strlcpy(buf, "until unlocked", size);
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static json_t *
+info_json(const struct ag_subject_info *info, const struct ag_decision *dec)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:o, s:I, s:o, s:o}",
+	                 "kind", info->kind == AG_SUBJECT_HOST ? "host" : "account",
+	                 "subject", info->name,
+	                 "failures", (json_int_t)info->state.failures,
+	                 "pending", (json_int_t)info->state.pending,
+	                 "locked", dec->verdict == AG_REFUSE_LOCKED,
+	                 "locked_until", dec->verdict == AG_REFUSE_LOCKED
+	                     ? (dec->locked_until == AG_FOREVER ? json_string("never")
+	                                                        : json_integer(dec->locked_until))
+	                     : json_null(),
+	                 "retry_after", (json_int_t)dec->retry_after,
+	                 "last_failure", cli_json_time(info->state.last_any),
+	                 "last_source", info->last_source[0] != '\0'
+	                     ? json_string(info->last_source) : json_null());
+}
+
+static void
+print_info(const struct ag_subject_info *info, const struct ag_decision *dec)
+{
+	char esc[4 * 200 + 8], when[64], wait[64];
+
+	ag_log_escape(esc, sizeof(esc), info->name, strlen(info->name), 200);
+	printf("%s %s: %lld failure%s in the window", info->kind == AG_SUBJECT_HOST ? "host" : "account",
+	       esc, (long long)info->state.failures, info->state.failures == 1 ? "" : "s");
+	if (info->state.pending > 0)
+		printf(" (%lld in progress)", (long long)info->state.pending);
+	if (info->last_source[0] != '\0') {
+		ag_log_escape(esc, sizeof(esc), info->last_source, strlen(info->last_source), 100);
+		printf(", last from %s", esc);
+	}
+	if (dec->verdict == AG_REFUSE_LOCKED) {
+		fmt_time(when, sizeof(when), dec->locked_until);
+		if (dec->retry_after < 0) {
+			printf("; LOCKED until unlocked by an administrator");
+		} else {
+			ag_format_wait(wait, sizeof(wait), dec->retry_after);
+			printf("; LOCKED until %s (%s)", when, wait);
+		}
+	} else if (dec->verdict == AG_REFUSE_EARLY) {
+		ag_format_wait(wait, sizeof(wait), dec->retry_after);
+		printf("; next attempt allowed in %s", wait);
+	}
+	putchar('\n');
+}
+
+struct list_ctx {
+	json_t *arr;
+	int64_t now;
+	unsigned count;
+};
+
+static void
+decide_for(const struct ag_subject_info *info, int64_t now, struct ag_decision *dec)
+{
+	struct ag_limits lim;
+
+	ag_guard_limits(&cfg, info->kind, 0, &lim);
+	ag_policy_decide(&lim, &info->state, now, dec);
+}
+
+static int
+list_one(void *vctx, const struct ag_subject_info *info)
+{
+	struct list_ctx *ctx = vctx;
+	struct ag_decision dec;
+
+	decide_for(info, ctx->now, &dec);
+	if (ctx->arr != NULL)
+		json_array_append_new(ctx->arr, info_json(info, &dec));
+	else
+		print_info(info, &dec);
+	ctx->count++;
+	return 0;
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	enum ag_subject_kind kind;
+	char name[AG_NAME_MAX + 1];
+	struct ag_subject_info *info;
+	struct ag_decision dec;
+	struct ag_store *st;
+	int64_t now = ag_clock_now();
+	int json = 0, r;
+
+	parse_subject(argc, argv, &json, &kind, name, sizeof(name), 1);
+	st = open_store(0);
+	if (name[0] == '\0') {
+		struct list_ctx ctx = { .arr = json ? json_array() : NULL, .now = now };
+
+		r = ag_store_list_subjects(st, cfg.fail_window, now, 10000, list_one, &ctx);
+		if (r != 0)
+			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+		if (json)
+			cli_print_json(ctx.arr);
+		else if (ctx.count == 0)
+			printf("no failures recorded\n");
+		ag_store_close(st);
+		return CLI_OK;
+	}
+	if ((info = calloc(1, sizeof(*info))) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	r = ag_store_subject_info(st, kind, name, cfg.fail_window, now, info);
+	if (r == AG_ERR_NOTFOUND) {
+		info->kind = kind;
+		ag_strlcpy(info->name, name, sizeof(info->name));
+		r = 0;
+	}
+	if (r != 0)
+		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+	decide_for(info, now, &dec);
+	if (json)
+		cli_print_json(info_json(info, &dec));
+	else
+		print_info(info, &dec);
+	free(info);
+	ag_store_close(st);
+	return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- unlock */
+
+static int
+cmd_unlock(int argc, char **argv)
+{
+	enum ag_subject_kind kind;
+	char name[AG_NAME_MAX + 1];
+	struct ag_logline l;
+	struct ag_store *st;
+	int found = 0, r;
+	struct ag_log log = { .sink = ag_log_sink_syslog };
+
+	parse_subject(argc, argv, NULL, &kind, name, sizeof(name), 0);
+	st = open_store(0);
+	if ((r = ag_store_unlock(st, kind, name, &found)) != 0)
+		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+	ag_store_close(st);
+
+	ag_logline_init(&l, "admin_unlock");
+	ag_logline_str(&l, "scope", kind == AG_SUBJECT_HOST ? "host" : "account");
+	ag_logline_str(&l, kind == AG_SUBJECT_HOST ? "host" : "user", name);
+	ag_logline_int(&l, "uid", (int64_t)getuid());
+	ag_logline_int(&l, "had_state", found);
+	ag_log_emit(&log, LOG_NOTICE, &l);
+	{
+		char esc[4 * 200 + 8];
+
+		ag_log_escape(esc, sizeof(esc), name, strlen(name), 200);
+		printf("%s %s: %s\n", kind == AG_SUBJECT_HOST ? "host" : "account", esc,
+		       found ? "unlocked, failures cleared" : "had no failures or lock");
+	}
+	return CLI_OK;
+}
+
+/* ----------------------------------------------------------------- purge */
+
+static int
+cmd_purge(int argc, char **argv)
+{
+	struct ag_store *st;
+	int64_t deleted = 0;
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	st = open_store(0);
+	if (ag_store_purge(st, ag_clock_now(), 0, &deleted) != 0)
+		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+	ag_store_close(st);
+	printf("purged %lld expired subject%s\n", (long long)deleted, deleted == 1 ? "" : "s");
+	return CLI_OK;
+}
+
+/* ---------------------------------------------------------- check-config */
+
+static int
+cmd_check_config(int argc, char **argv)
+{
+	const char *path = conf_path != NULL ? conf_path : ag_config_default_path();
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	struct stat sb;
+	int r;
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	if (conf_path == NULL && stat(path, &sb) != 0)
+		printf("config %s: not present, built-in defaults apply\n", path);
+	else
+		printf("config %s: ok\n", path);
+	printf("state_file %s\n", cfg.state_file);
+	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
+		printf("state: FAILED: %s\n", err);
+		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+	}
+	if (ag_store_check(st) != 0) {
+		printf("state: FAILED: %s\n", ag_store_errmsg(st));
+		ag_store_close(st);
+		return CLI_INTERNAL;
+	}
+	printf("state: ok (schema %d, permissions safe)\n", ag_store_file_version(st));
+	ag_store_close(st);
+	printf("policy: deny=%lld fail_window=%llds lock_time=%llds host_deny=%lld "
+	       "host_lock_time=%llds delay=%lld..%llds host_allow=%u networks\n",
+	       (long long)cfg.deny, (long long)cfg.fail_window, (long long)cfg.lock_time,
+	       (long long)cfg.host_deny, (long long)cfg.host_lock_time,
+	       (long long)cfg.delay_base, (long long)cfg.delay_max, cfg.n_host_allow);
+	return CLI_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "init", cmd_init },
+		{ "status", cmd_status },
+		{ "unlock", cmd_unlock },
+		{ "purge", cmd_purge },
+		{ "check-config", cmd_check_config },
+	};
+	int i = 1;
+	size_t c;
+
+	cli_progname = "authguard-ctl";
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
+			conf_path = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
+			conf_path = argv[i] + 7;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage();
+		} else {
+			cli_die(CLI_USAGE, "unknown option %s (see --help)", argv[i]);
+		}
+	}
+	if (i >= argc)
+		usage();
+	if (strcmp(argv[i], "version") == 0) {
+		printf("authguard-ctl %s\n", PACKAGE_VERSION);
+		return CLI_OK;
+	}
+	cli_log_open();
+	cli_load_config(&cfg, conf_path);
+	for (c = 0; c < AG_ARRAY_SIZE(cmds); c++)
+		if (strcmp(argv[i], cmds[c].name) == 0)
+			return cmds[c].fn(argc - i, argv + i);
+	cli_warn("unknown command %s", argv[i]);
+	usage();
+}

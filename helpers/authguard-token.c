@@ -1,0 +1,192 @@
+/* authguard-token: what a web backend runs for each login or request.
+ *
+ *   authguard-token [--conf FILE] guard check   --subject S [--ip ADDR]
+ *   authguard-token [--conf FILE] guard failure --subject S [--ip ADDR] [--attempt N]
+ *   authguard-token [--conf FILE] guard success --subject S [--ip ADDR] [--attempt N]
+ *
+ * The same brute-force policy and state as pam_authguard: "check" before
+ * verifying a password counts the attempt (and may refuse it), "failure" or
+ * "success" settles it.  One JSON object on stdout; exit 0 allowed or
+ * recorded, 1 refused, 2 usage or configuration, 3 internal error. */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cli.h"
+#include "config.h"
+#include "error.h"
+#include "guard.h"
+#include "net.h"
+#include "store.h"
+#include "util.h"
+
+static const char *conf_path;
+static struct ag_config cfg;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	        "usage: authguard-token [--conf FILE] guard check|failure|success\n"
+	        "                       --subject NAME [--ip ADDR] [--attempt ID]\n");
+	exit(CLI_USAGE);
+}
+
+static const char *
+reason_code(const struct ag_guard_result *res)
+{
+	if (res->verdict == AG_REFUSE_LOCKED)
+		return res->refused_by == AG_SUBJECT_HOST ? "host_locked" : "locked";
+	if (res->verdict == AG_REFUSE_EARLY)
+		return res->refused_by == AG_SUBJECT_HOST ? "host_too_early" : "too_early";
+	return NULL;
+}
+
+static json_t *
+result_json(const struct ag_guard_result *res, int with_allowed)
+{
+	json_t *o = json_object();
+	const char *reason = with_allowed ? reason_code(res) : NULL;
+
+	if (o == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	if (with_allowed)
+		json_object_set_new(o, "allowed", json_boolean(res->allowed));
+	if (res->attempt != 0)
+		json_object_set_new(o, "attempt", json_integer((json_int_t)res->attempt));
+	json_object_set_new(o, "reason", reason != NULL ? json_string(reason) : json_null());
+	/* After a failure: the delay now owed (or the lock's remaining time). */
+	json_object_set_new(o, "retry_after",
+	                    json_integer((json_int_t)(with_allowed ? res->retry_after
+	                                              : res->locked_until == AG_FOREVER ? -1
+	                                              : res->locked_until > 0
+	                                                  ? res->locked_until - ag_clock_now()
+	                                                  : res->delay)));
+	json_object_set_new(o, "locked_until",
+	                    res->locked_until == 0 ? json_null()
+	                    : res->locked_until == AG_FOREVER ? json_string("never")
+	                    : json_integer((json_int_t)res->locked_until));
+	json_object_set_new(o, "failures", json_integer((json_int_t)res->failures));
+	json_object_set_new(o, "host_failures", json_integer((json_int_t)res->host_failures));
+	return o;
+}
+
+static int
+cmd_guard(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "subject", required_argument, NULL, 's' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "attempt", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ag_guard g = { .cfg = &cfg, .log = { .sink = ag_log_sink_syslog } };
+	struct ag_guard_req req = { .service = "web" };
+	struct ag_guard_result res;
+	struct ag_cidr addr;
+	char host[AG_HOST_MAX], err[AG_ERRBUF];
+	const char *op, *reason = NULL;
+	int64_t attempt = 0;
+	int c, r, is_ip = 0, code = CLI_OK;
+
+	if (argc < 2)
+		usage();
+	op = argv[1];
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			req.user = optarg;
+			break;
+		case 'i':
+			req.rhost = optarg;
+			break;
+		case 'a':
+			if (ag_parse_int64(optarg, 1, INT64_MAX, &attempt) != 0)
+				cli_die(CLI_USAGE, "--attempt: not a positive whole number");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1 || req.user == NULL)
+		usage();
+	if (ag_guard_check_name(req.user, &reason) != 0)
+		cli_die(CLI_USAGE, "--subject: %s", reason);
+	/* The web side passes addresses, never names: anything else is a bug
+	 * in the caller and must not silently become a new subject. */
+	if (req.rhost != NULL &&
+	    (ag_host_normalize(req.rhost, (unsigned)cfg.ipv6_prefix, host, sizeof(host), &is_ip,
+	                       &addr) != 0 || !is_ip))
+		cli_die(CLI_USAGE, "--ip: not an IPv4 or IPv6 address");
+	if (strcmp(op, "check") != 0 && strcmp(op, "failure") != 0 && strcmp(op, "success") != 0)
+		usage();
+
+	if ((r = ag_store_open(&cfg, 0, &g.store, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	if (strcmp(op, "check") == 0) {
+		r = ag_guard_begin(&g, &req, &res);
+		if (r == 0 && !res.allowed)
+			code = CLI_REJECT;
+	} else if (strcmp(op, "failure") == 0) {
+		r = ag_guard_fail(&g, &req, attempt, &res);
+	} else {
+		r = ag_guard_succeed(&g, &req, attempt, &res);
+		if (r == 0 && !res.allowed)
+			code = CLI_REJECT;
+	}
+	if (r != 0) {
+		const char *msg = ag_store_errmsg(g.store);
+
+		cli_warn("%s", msg[0] != '\0' ? msg : ag_strerror(r));
+		ag_store_close(g.store);
+		return CLI_INTERNAL;
+	}
+	ag_store_close(g.store);
+	cli_print_json(result_json(&res, strcmp(op, "failure") != 0));
+	if (code == CLI_REJECT) {
+		char wait[64];
+
+		ag_format_wait(wait, sizeof(wait), res.retry_after);
+		cli_warn("refused: %s%s%s", reason_code(&res),
+		         res.retry_after > 0 ? ", retry in " : "", res.retry_after > 0 ? wait : "");
+	}
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i = 1;
+
+	cli_progname = "authguard-token";
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
+			conf_path = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
+			conf_path = argv[i] + 7;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage();
+		} else {
+			cli_die(CLI_USAGE, "unknown option %s (see --help)", argv[i]);
+		}
+	}
+	if (i >= argc)
+		usage();
+	if (strcmp(argv[i], "version") == 0) {
+		printf("authguard-token %s\n", PACKAGE_VERSION);
+		return CLI_OK;
+	}
+	cli_log_open();
+	cli_load_config(&cfg, conf_path);
+	if (strcmp(argv[i], "guard") == 0)
+		return cmd_guard(argc - i, argv + i);
+	cli_warn("unknown command %s", argv[i]);
+	usage();
+}

@@ -1,0 +1,48 @@
+/* What every helper shares: exit codes of the web-backend contract,
+ * configuration loading, logging set-up and JSON output. */
+#ifndef AG_CLI_H
+#define AG_CLI_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+/* Exit codes (DESIGN.md): every non-zero means "deny" to the caller. */
+enum {
+	CLI_OK = 0,       /* ok / valid / allowed */
+	CLI_REJECT = 1,   /* rejected: invalid, locked, wrong code */
+	CLI_USAGE = 2,    /* usage or configuration error */
+	CLI_INTERNAL = 3  /* internal or store error */
+};
+
+/* Name used in messages ("authguard-ctl"). */
+extern const char *cli_progname;
+
+/* Prints "PROG: MESSAGE" to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "PROG: MESSAGE" and exits with code. */
+void cli_die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* Exit code for an AG_ERR_* returned while loading config or opening the
+ * store: configuration, permission and missing-file problems are 2,
+ * everything else 3. */
+int cli_exit_for(int err);
+
+/* Loads the configuration: the built-in path (absent is fine) or path
+ * (must exist).  Exits 2 with the reason on error. */
+void cli_load_config(struct ag_config *cfg, const char *path);
+
+/* Opens syslog (LOG_AUTHPRIV) under the program name. */
+void cli_log_open(void);
+
+/* Writes obj as one compact JSON line on stdout and releases it. */
+void cli_print_json(json_t *obj);
+
+/* JSON number for a time or a count; null for 0 when zero_is_null. */
+json_t *cli_json_time(int64_t t);
+
+#endif

@@ -1,0 +1,34 @@
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "clock.h"
+#include "util.h"
+
+int64_t
+ag_clock_now(void)
+{
+	struct timespec ts;
+
+#ifdef AG_TEST_CLOCK
+	const char *fake = getenv("AUTHGUARD_TEST_TIME");
+	int64_t t;
+
+	if (fake != NULL && ag_parse_int64(fake, 0, INT64_MAX / 2, &t) == 0)
+		return t;
+#endif
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec;
+}
+
+int
+ag_clock_is_test_build(void)
+{
+#ifdef AG_TEST_CLOCK
+	return 1;
+#else
+	return 0;
+#endif
+}

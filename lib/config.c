@@ -1,0 +1,350 @@
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "safefile.h"
+#include "util.h"
+
+#ifndef AG_SYSCONFDIR
+#error "AG_SYSCONFDIR must be defined by the build"
+#endif
+#ifndef AG_LOCALSTATEDIR
+#error "AG_LOCALSTATEDIR must be defined by the build"
+#endif
+
+enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST };
+
+enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1 };
+
+struct option_def {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	int64_t min, max;
+	enum opt_where where;
+};
+
+#define OFF(f) offsetof(struct ag_config, f)
+
+/* Every option, once.  Ranges are the documented ones (authguard.conf.5). */
+static const struct option_def options[] = {
+	{ "state_file",     T_PATH,        OFF(state_file),      0, 0, W_BOTH },
+	{ "deny",           T_COUNT,       OFF(deny),            1, 100000, W_BOTH },
+	{ "fail_window",    T_DURATION,    OFF(fail_window),     1, 30 * 86400, W_BOTH },
+	{ "lock_time",      T_DURATION,    OFF(lock_time),       0, 365 * 86400, W_BOTH },
+	{ "even_deny_root", T_BOOL,        OFF(even_deny_root),  0, 1, W_BOTH },
+	{ "host_deny",      T_COUNT,       OFF(host_deny),       0, 10000000, W_BOTH },
+	{ "host_lock_time", T_DURATION,    OFF(host_lock_time),  0, 365 * 86400, W_BOTH },
+	{ "host_allow",     T_NETLIST,     OFF(host_allow),      0, 0, W_BOTH },
+	{ "ipv6_prefix",    T_COUNT,       OFF(ipv6_prefix),     32, 128, W_BOTH },
+	{ "delay_base",     T_DURATION,    OFF(delay_base),      0, 60, W_BOTH },
+	{ "delay_max",      T_DURATION,    OFF(delay_max),       0, 3600, W_BOTH },
+	{ "busy_timeout",   T_DURATION_MS, OFF(busy_timeout_ms), 0, 60000, W_BOTH },
+	{ "sync",           T_SYNC,        OFF(sync),            0, 0, W_BOTH },
+	{ "silent",         T_BOOL,        OFF(silent),          0, 1, W_ARG_ONLY },
+	{ "nodelay",        T_BOOL,        OFF(nodelay),         0, 1, W_ARG_ONLY },
+	{ "debug",          T_BOOL,        OFF(debug),           0, 1, W_ARG_ONLY },
+};
+
+void
+ag_config_defaults(struct ag_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	ag_strlcpy(cfg->state_file, AG_LOCALSTATEDIR "/lib/authguard/state.db",
+	           sizeof(cfg->state_file));
+	cfg->deny = 10;
+	cfg->fail_window = 15 * 60;
+	cfg->lock_time = 3600;
+	cfg->even_deny_root = 0;
+	cfg->host_deny = 50;
+	cfg->host_lock_time = 3600;
+	cfg->ipv6_prefix = 64;
+	cfg->delay_base = 1;
+	cfg->delay_max = 16;
+	cfg->busy_timeout_ms = 5000;
+	cfg->sync = AG_SYNC_FULL;
+}
+
+const char *
+ag_config_default_path(void)
+{
+	return AG_SYSCONFDIR "/authguard/authguard.conf";
+}
+
+static const struct option_def *
+find_option(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < AG_ARRAY_SIZE(options); i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Appends the comma- or space-separated networks in value to host_allow. */
+static int
+parse_netlist(struct ag_config *cfg, const char *value, const char **why)
+{
+	char word[128];
+	const char *p = value;
+	size_t len;
+
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", \t");
+		if (len >= sizeof(word)) {
+			*why = "network too long";
+			return AG_ERR_CONFIG;
+		}
+		memcpy(word, p, len);
+		word[len] = '\0';
+		if (cfg->n_host_allow >= AG_CONFIG_MAX_ALLOW) {
+			*why = "too many networks (at most 64)";
+			return AG_ERR_CONFIG;
+		}
+		if (ag_cidr_parse(word, &cfg->host_allow[cfg->n_host_allow]) != 0) {
+			*why = "not an address or CIDR network with zero host bits";
+			return AG_ERR_CONFIG;
+		}
+		cfg->n_host_allow++;
+		p += len;
+	}
+	return 0;
+}
+
+static int
+set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
+           const char **why)
+{
+	char *field = (char *)cfg + o->offset;
+	int64_t v;
+	int b, r;
+
+	switch (o->type) {
+	case T_PATH:
+		if (value[0] != '/') {
+			*why = "must be an absolute path";
+			return AG_ERR_CONFIG;
+		}
+		if (ag_strlcpy(field, value, PATH_MAX) != 0) {
+			*why = "path too long";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_COUNT:
+		r = ag_parse_int64(value, o->min, o->max, &v);
+		if (r != 0) {
+			*why = r == AG_ERR_RANGE ? "number out of range" : "not a whole number";
+			return AG_ERR_CONFIG;
+		}
+		*(int64_t *)(void *)field = v;
+		return 0;
+	case T_DURATION:
+	case T_DURATION_MS:
+		r = ag_parse_duration(value, 0, INT64_MAX / 1000, &v);
+		if (r == 0 && o->type == T_DURATION_MS) {
+			/* busy_timeout takes "ms" too: "250ms" */
+			v *= 1000;
+		}
+		if (r != 0 && o->type == T_DURATION_MS) {
+			size_t len = strlen(value);
+			char num[24];
+
+			if (len > 2 && len < sizeof(num) + 2 &&
+			    strcmp(value + len - 2, "ms") == 0) {
+				memcpy(num, value, len - 2);
+				num[len - 2] = '\0';
+				r = ag_parse_int64(num, 0, INT64_MAX / 1000, &v);
+			}
+		}
+		if (r != 0) {
+			*why = "not a duration (e.g. 900, 15m, 1h, 1d)";
+			return AG_ERR_CONFIG;
+		}
+		if (v < o->min || v > o->max) {
+			*why = "duration out of range";
+			return AG_ERR_CONFIG;
+		}
+		*(int64_t *)(void *)field = v;
+		return 0;
+	case T_BOOL:
+		if (ag_parse_bool(value, &b) != 0) {
+			*why = "not a boolean (yes/no)";
+			return AG_ERR_CONFIG;
+		}
+		*(int *)(void *)field = b;
+		return 0;
+	case T_SYNC:
+		if (strcmp(value, "normal") == 0)
+			cfg->sync = AG_SYNC_NORMAL;
+		else if (strcmp(value, "full") == 0)
+			cfg->sync = AG_SYNC_FULL;
+		else {
+			*why = "must be normal or full";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_NETLIST:
+		return parse_netlist(cfg, value, why);
+	}
+	*why = "internal error";
+	return AG_ERR_CONFIG;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+printable_line(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			return 0;
+	return 1;
+}
+
+int
+ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
+                    char err[AG_ERRBUF])
+{
+	struct ag_config work;
+	const struct option_def *o;
+	const char *reason = NULL, *why = NULL;
+	char *buf = NULL, *line, *next, *key, *value, *eq;
+	char ekey[64];
+	size_t len;
+	unsigned lineno = 0;
+	int r, ret = AG_ERR_CONFIG;
+
+	err[0] = '\0';
+	r = ag_safe_read_file(path, AG_CONFIG_MAX_SIZE, 0, &buf, &len, &reason);
+	if (r == AG_ERR_NOTFOUND && missing_ok)
+		return 0;
+	if (r != 0) {
+		snprintf(err, AG_ERRBUF, "%s: %s", path, reason);
+		return r == AG_ERR_NOTFOUND ? AG_ERR_CONFIG : r;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, AG_ERRBUF, "%s: contains a NUL byte", path);
+		goto out;
+	}
+	/* Parse into a copy so a bad file leaves cfg untouched. */
+	work = *cfg;
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		lineno++;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (!printable_line(line)) {
+			snprintf(err, AG_ERRBUF, "%s:%u: control character in line", path, lineno);
+			goto out;
+		}
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			snprintf(err, AG_ERRBUF, "%s:%u: expected \"key = value\"", path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(line);
+		value = trim(eq + 1);
+		ag_log_escape(ekey, sizeof(ekey), key, strlen(key), 12);
+		o = find_option(key);
+		if (o == NULL || o->where == W_ARG_ONLY) {
+			snprintf(err, AG_ERRBUF, "%s:%u: %s: %s", path, lineno, ekey,
+			         o == NULL ? "unknown key" : "only valid as a module argument");
+			goto out;
+		}
+		if (*value == '\0') {
+			snprintf(err, AG_ERRBUF, "%s:%u: %s: missing value", path, lineno, ekey);
+			goto out;
+		}
+		if (set_option(&work, o, value, &why) != 0) {
+			snprintf(err, AG_ERRBUF, "%s:%u: %s: %s", path, lineno, ekey, why);
+			goto out;
+		}
+	}
+	*cfg = work;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+int
+ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF])
+{
+	const struct option_def *o;
+	const char *eq = strchr(arg, '='), *why = NULL, *value;
+	char key[32], ekey[64];
+	size_t klen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+	struct ag_config work = *cfg;
+
+	err[0] = '\0';
+	ag_log_escape(ekey, sizeof(ekey), arg, klen, 12);
+	if (klen == 0 || klen >= sizeof(key)) {
+		snprintf(err, AG_ERRBUF, "module argument %s: unknown key", ekey);
+		return AG_ERR_CONFIG;
+	}
+	memcpy(key, arg, klen);
+	key[klen] = '\0';
+	if ((o = find_option(key)) == NULL) {
+		snprintf(err, AG_ERRBUF, "module argument %s: unknown key", ekey);
+		return AG_ERR_CONFIG;
+	}
+	if (eq == NULL) {
+		if (o->type != T_BOOL) {
+			snprintf(err, AG_ERRBUF, "module argument %s: missing value", ekey);
+			return AG_ERR_CONFIG;
+		}
+		value = "yes";
+	} else {
+		value = eq + 1;
+	}
+	if (set_option(&work, o, value, &why) != 0) {
+		snprintf(err, AG_ERRBUF, "module argument %s: %s", ekey, why);
+		return AG_ERR_CONFIG;
+	}
+	*cfg = work;
+	return 0;
+}
+
+int
+ag_config_validate(const struct ag_config *cfg, char err[AG_ERRBUF])
+{
+	err[0] = '\0';
+	if (cfg->delay_max < cfg->delay_base) {
+		snprintf(err, AG_ERRBUF, "delay_max (%lld) is smaller than delay_base (%lld)",
+		         (long long)cfg->delay_max, (long long)cfg->delay_base);
+		return AG_ERR_CONFIG;
+	}
+	if (cfg->host_deny != 0 && cfg->host_deny < cfg->deny) {
+		snprintf(err, AG_ERRBUF,
+		         "host_deny (%lld) must be 0 (off) or at least deny (%lld)",
+		         (long long)cfg->host_deny, (long long)cfg->deny);
+		return AG_ERR_CONFIG;
+	}
+	return 0;
+}

@@ -1,0 +1,74 @@
+/* Configuration: /etc/authguard/authguard.conf and PAM module arguments.
+ *
+ * One grammar for both: "key = value" lines in the file, "key=value" words
+ * as module arguments (a bare boolean key means "yes").  Module arguments
+ * override the file.  Unknown keys, bad values and out-of-range numbers are
+ * errors that name the file, line and key. */
+#ifndef AG_CONFIG_H
+#define AG_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "net.h"
+
+#define AG_CONFIG_MAX_SIZE (64 * 1024) /* larger config files are refused */
+#define AG_CONFIG_MAX_ALLOW 64         /* networks in host_allow */
+#define AG_ERRBUF 512                  /* size of error message buffers */
+
+enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
+
+struct ag_config {
+	char state_file[PATH_MAX];
+
+	/* account subject */
+	int64_t deny;          /* failures within fail_window that lock */
+	int64_t fail_window;   /* seconds */
+	int64_t lock_time;     /* seconds; 0 = until an admin unlocks */
+	int even_deny_root;
+
+	/* remote-host subject */
+	int64_t host_deny;     /* 0 disables host lockout */
+	int64_t host_lock_time;
+	int64_t ipv6_prefix;     /* IPv6 hosts are grouped by this prefix */
+	struct ag_cidr host_allow[AG_CONFIG_MAX_ALLOW];
+	unsigned n_host_allow;
+
+	/* progressive delay: delay_base * 2^(n-1), capped at delay_max */
+	int64_t delay_base;
+	int64_t delay_max;
+
+	/* state store */
+	int64_t busy_timeout_ms;
+	enum ag_sync sync;
+
+	/* module-only switches (not valid in the file) */
+	int silent;            /* no messages through the conversation */
+	int nodelay;           /* do not ask libpam for a failure delay */
+	int debug;             /* log every decision, not only refusals */
+};
+
+/* Fills cfg with the compiled-in defaults (documented in authguard.conf.5). */
+void ag_config_defaults(struct ag_config *cfg);
+
+/* The configuration file path this build uses when none is given. */
+const char *ag_config_default_path(void);
+
+/* Reads a configuration file into cfg (over what is already there).  The
+ * file must be a regular file, not a symlink, owned by root or the caller,
+ * not writable by group or others, and at most AG_CONFIG_MAX_SIZE bytes.
+ * With missing_ok set, a file that does not exist leaves cfg unchanged.
+ * On error, returns AG_ERR_* and writes "FILE:LINE: key: reason" to err. */
+int ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
+                        char err[AG_ERRBUF]);
+
+/* Applies one module argument ("key=value" or a bare boolean key).  Keys
+ * that only make sense for the PAM module (silent, nodelay, debug) are
+ * accepted here but not in the file.  Returns 0 or AG_ERR_CONFIG. */
+int ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF]);
+
+/* Checks relations between options (e.g. delay_max >= delay_base).
+ * Returns 0 or AG_ERR_CONFIG with the reason in err. */
+int ag_config_validate(const struct ag_config *cfg, char err[AG_ERRBUF]);
+
+#endif

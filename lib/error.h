@@ -1,0 +1,30 @@
+/* Error codes shared by every lib/ module.
+ *
+ * Library functions return 0 on success or a negative AG_ERR_* code; they
+ * never exit or abort (they run inside sshd, sudo and login).  Only the PAM
+ * glue maps these codes to PAM_*, and only the helpers turn them into exit
+ * statuses. */
+#ifndef AG_ERROR_H
+#define AG_ERROR_H
+
+enum ag_err {
+	AG_OK = 0,
+	AG_ERR_NOMEM = -1,    /* allocation failed */
+	AG_ERR_IO = -2,       /* a file could not be read or written */
+	AG_ERR_CONFIG = -3,   /* configuration rejected */
+	AG_ERR_UNSAFE = -4,   /* file or directory owner/mode is unsafe */
+	AG_ERR_STORE = -5,    /* state store failed (SQLite error) */
+	AG_ERR_BUSY = -6,     /* state store stayed locked past busy_timeout */
+	AG_ERR_CORRUPT = -7,  /* state file is not a valid authguard store */
+	AG_ERR_INVAL = -8,    /* invalid argument or input */
+	AG_ERR_SCHEMA = -9,   /* state file schema is newer than this build */
+	AG_ERR_NOTFOUND = -10,/* no such file, row or key */
+	AG_ERR_RANGE = -11,   /* number out of range */
+	AG_ERR_TOOLONG = -12, /* input longer than its bound */
+	AG_ERR_SYSTEM = -13   /* other system call failure */
+};
+
+/* Returns a static, human-readable description of an AG_ERR_* code. */
+const char *ag_strerror(int err);
+
+#endif

@@ -1,0 +1,334 @@
+#include "autoconf.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "error.h"
+#include "guard.h"
+#include "net.h"
+#include "util.h"
+
+int
+ag_guard_check_name(const char *name, const char **reasonp)
+{
+	if (name == NULL || name[0] == '\0') {
+		*reasonp = "empty name";
+		return AG_ERR_INVAL;
+	}
+	if (strnlen(name, AG_NAME_MAX + 1) > AG_NAME_MAX) {
+		*reasonp = "name longer than 4096 bytes";
+		return AG_ERR_TOOLONG;
+	}
+	return 0;
+}
+
+void
+ag_guard_limits(const struct ag_config *cfg, enum ag_subject_kind kind, int exempt,
+                struct ag_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->window = cfg->fail_window;
+	lim->delay_base = cfg->delay_base;
+	lim->delay_max = cfg->delay_max;
+	lim->enforce = !exempt;
+	if (kind == AG_SUBJECT_ACCOUNT) {
+		lim->deny = cfg->deny;
+		lim->lock_time = cfg->lock_time;
+		lim->delay_pending = 1;
+	} else {
+		lim->deny = cfg->host_deny;
+		lim->lock_time = cfg->host_lock_time;
+		lim->delay_pending = 0;
+	}
+}
+
+int
+ag_guard_host_subject(const struct ag_config *cfg, const char *rhost, char *out,
+                      size_t outsize)
+{
+	struct ag_cidr ip;
+	int is_ip = 0;
+	unsigned i;
+
+	if (outsize == 0)
+		return AG_ERR_INVAL;
+	out[0] = '\0';
+	if (rhost == NULL || rhost[0] == '\0' || cfg->host_deny == 0)
+		return 0;
+	if (ag_host_normalize(rhost, (unsigned)cfg->ipv6_prefix, out, outsize, &is_ip, &ip) != 0)
+		return AG_ERR_INVAL;
+	if (is_ip) {
+		for (i = 0; i < cfg->n_host_allow; i++) {
+			if (ag_cidr_contains(&cfg->host_allow[i], &ip)) {
+				out[0] = '\0';
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* root (uid 0, under any name) is exempt unless even_deny_root. */
+static int
+is_exempt(const struct ag_config *cfg, const struct ag_guard_req *req)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (!req->system_account || cfg->even_deny_root)
+		return 0;
+	if (getpwnam_r(req->user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return 0;
+	return pw.pw_uid == 0;
+}
+
+struct subjects {
+	struct ag_subject_ref ref[AG_MAX_SUBJECTS];
+	size_t n;
+	char host[AG_HOST_MAX];
+	int exempt;
+};
+
+static int
+build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct subjects *s)
+{
+	const char *reason;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = ag_guard_check_name(req->user, &reason)) != 0)
+		return r;
+	s->exempt = is_exempt(g->cfg, req);
+	s->ref[0].kind = AG_SUBJECT_ACCOUNT;
+	s->ref[0].name = req->user;
+	ag_guard_limits(g->cfg, AG_SUBJECT_ACCOUNT, s->exempt, &s->ref[0].limits);
+	s->n = 1;
+	if (!with_host)
+		return 0;
+	if ((r = ag_guard_host_subject(g->cfg, req->rhost, s->host, sizeof(s->host))) != 0)
+		return r;
+	if (s->host[0] != '\0') {
+		s->ref[1].kind = AG_SUBJECT_HOST;
+		s->ref[1].name = s->host;
+		ag_guard_limits(g->cfg, AG_SUBJECT_HOST, 0, &s->ref[1].limits);
+		s->n = 2;
+	}
+	return 0;
+}
+
+static void
+line_subject(struct ag_logline *l, const struct ag_guard_req *req, const struct subjects *s)
+{
+	ag_logline_str(l, "user", req->user);
+	if (req->rhost != NULL && req->rhost[0] != '\0')
+		ag_logline_str(l, "rhost", req->rhost);
+	if (s->host[0] != '\0' && (req->rhost == NULL || strcmp(s->host, req->rhost) != 0))
+		ag_logline_str(l, "host", s->host);
+	ag_logline_str(l, "service", req->service);
+}
+
+static const char *
+scope_name(enum ag_subject_kind k)
+{
+	return k == AG_SUBJECT_HOST ? "host" : "account";
+}
+
+static void
+init_result(struct ag_guard_result *res, const struct subjects *s)
+{
+	memset(res, 0, sizeof(*res));
+	res->verdict = AG_ALLOW;
+	res->exempt = s->exempt;
+}
+
+/* Copies the first refusing decision into res. */
+static void
+take_refusal(struct ag_guard_result *res, const struct subjects *s,
+             const struct ag_decision dec[])
+{
+	size_t i;
+
+	res->allowed = 1;
+	for (i = 0; i < s->n; i++) {
+		if (s->ref[i].kind == AG_SUBJECT_ACCOUNT)
+			res->failures = dec[i].failures;
+		else
+			res->host_failures = dec[i].failures;
+	}
+	for (i = 0; i < s->n; i++) {
+		if (dec[i].verdict == AG_ALLOW)
+			continue;
+		/* A lock outranks a delay, whichever subject has it. */
+		if (res->allowed || (res->verdict == AG_REFUSE_EARLY &&
+		                     dec[i].verdict == AG_REFUSE_LOCKED)) {
+			res->allowed = 0;
+			res->verdict = dec[i].verdict;
+			res->refused_by = s->ref[i].kind;
+			res->retry_after = dec[i].retry_after;
+			res->locked_until = dec[i].locked_until;
+		}
+	}
+}
+
+static void
+log_refusal(struct ag_guard *g, const char *event, const struct ag_guard_req *req,
+            const struct subjects *s, const struct ag_guard_result *res)
+{
+	struct ag_logline l;
+
+	ag_logline_init(&l, event);
+	line_subject(&l, req, s);
+	ag_logline_str(&l, "reason", res->verdict == AG_REFUSE_LOCKED ? "locked" : "delay");
+	ag_logline_str(&l, "scope", scope_name(res->refused_by));
+	ag_logline_int(&l, "failures", res->refused_by == AG_SUBJECT_HOST ? res->host_failures
+	                                                                  : res->failures);
+	ag_logline_int(&l, "retry_after", res->retry_after);
+	ag_log_emit(&g->log, LOG_NOTICE, &l);
+}
+
+int
+ag_guard_begin(struct ag_guard *g, const struct ag_guard_req *req, struct ag_guard_result *res)
+{
+	struct ag_decision dec[AG_MAX_SUBJECTS];
+	struct subjects s;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = build(g, req, 1, &s)) != 0)
+		return r;
+	init_result(res, &s);
+	r = ag_store_reserve_attempt(g->store, s.ref, s.n, ag_clock_now(), &res->attempt, dec);
+	if (r != 0)
+		return r;
+	take_refusal(res, &s, dec);
+	if (!res->allowed) {
+		log_refusal(g, "auth_refused", req, &s, res);
+	} else if (g->log.debug) {
+		struct ag_logline l;
+
+		ag_logline_init(&l, "attempt");
+		line_subject(&l, req, &s);
+		ag_logline_int(&l, "failures", res->failures);
+		ag_log_emit(&g->log, LOG_DEBUG, &l);
+	}
+	return 0;
+}
+
+int
+ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
+              struct ag_guard_result *res)
+{
+	struct ag_settled out[AG_MAX_SUBJECTS];
+	struct ag_logline l;
+	struct subjects s;
+	size_t i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = build(g, req, 1, &s)) != 0)
+		return r;
+	init_result(res, &s);
+	r = ag_store_settle_failure(g->store, s.ref, s.n, attempt, ag_clock_now(), out);
+	if (r != 0)
+		return r;
+	for (i = 0; i < s.n; i++) {
+		if (s.ref[i].kind == AG_SUBJECT_ACCOUNT) {
+			res->failures = out[i].failures;
+			res->locked_until = out[i].locked_until;
+		} else {
+			res->host_failures = out[i].failures;
+			if (res->locked_until == 0)
+				res->locked_until = out[i].locked_until;
+		}
+		if (out[i].delay > res->delay)
+			res->delay = out[i].delay;
+	}
+	res->verdict = res->locked_until != 0 ? AG_REFUSE_LOCKED : AG_ALLOW;
+
+	ag_logline_init(&l, "auth_fail");
+	line_subject(&l, req, &s);
+	ag_logline_int(&l, "failures", res->failures);
+	if (s.n > 1)
+		ag_logline_int(&l, "host_failures", res->host_failures);
+	ag_logline_int(&l, "delay", res->delay);
+	if (s.exempt)
+		ag_logline_str(&l, "exempt", "root");
+	ag_log_emit(&g->log, LOG_NOTICE, &l);
+
+	for (i = 0; i < s.n; i++) {
+		if (!out[i].newly_locked)
+			continue;
+		res->newly_locked = 1;
+		res->refused_by = s.ref[i].kind;
+		ag_logline_init(&l, "lock");
+		ag_logline_str(&l, "scope", scope_name(s.ref[i].kind));
+		line_subject(&l, req, &s);
+		ag_logline_int(&l, "failures", out[i].failures);
+		ag_logline_int(&l, "until", out[i].locked_until == AG_FOREVER ? -1
+		                                                               : out[i].locked_until);
+		ag_log_emit(&g->log, LOG_WARNING, &l);
+	}
+	return 0;
+}
+
+int
+ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
+                 struct ag_guard_result *res)
+{
+	struct ag_decision dec[AG_MAX_SUBJECTS];
+	struct ag_logline l;
+	struct subjects s;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = build(g, req, 1, &s)) != 0)
+		return r;
+	init_result(res, &s);
+	r = ag_store_settle_success(g->store, s.ref, s.n, attempt, ag_clock_now(), dec);
+	if (r != 0)
+		return r;
+	take_refusal(res, &s, dec);
+	if (!res->allowed) {
+		log_refusal(g, "auth_refused", req, &s, res);
+		return 0;
+	}
+	if (res->failures > 0) {
+		ag_logline_init(&l, "success_reset");
+		line_subject(&l, req, &s);
+		ag_logline_int(&l, "failures", res->failures);
+		ag_log_emit(&g->log, LOG_INFO, &l);
+	}
+	return 0;
+}
+
+int
+ag_guard_account_check(struct ag_guard *g, const struct ag_guard_req *req,
+                       struct ag_guard_result *res)
+{
+	struct ag_decision dec;
+	struct subjects s;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = build(g, req, 0, &s)) != 0)
+		return r;
+	init_result(res, &s);
+	if ((r = ag_store_peek(g->store, &s.ref[0], ag_clock_now(), &dec)) != 0)
+		return r;
+	res->failures = dec.failures;
+	res->allowed = 1;
+	/* Only a lock refuses here; a pending delay concerns the next
+	 * password attempt, not a login already authenticated. */
+	if (dec.verdict == AG_REFUSE_LOCKED) {
+		res->allowed = 0;
+		res->verdict = dec.verdict;
+		res->refused_by = AG_SUBJECT_ACCOUNT;
+		res->retry_after = dec.retry_after;
+		res->locked_until = dec.locked_until;
+		log_refusal(g, "account_refused", req, &s, res);
+	}
+	return 0;
+}

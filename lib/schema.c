@@ -1,0 +1,65 @@
+/* Schema of the state file.  Each entry of migrations[] moves the file from
+ * version i to i + 1; a released entry is never edited, only appended to.
+ *
+ * Tables (version 1):
+ *   subject  - one row per tracked account or host: its lock and when the
+ *              row may be forgotten (expires).
+ *   failure  - one row per counted attempt of a subject; pending = 1 while
+ *              the attempt is in flight, 0 once settled as a failure.
+ *              source records where it came from (rhost or service) for
+ *              authguard-ctl status.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+
+#include "schema.h"
+#include "util.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE subject ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+	"  name TEXT NOT NULL,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0,"
+	"  expires INTEGER NOT NULL,"
+	"  UNIQUE (kind, name)"
+	") STRICT;"
+	"CREATE INDEX subject_expires ON subject (expires);"
+	"CREATE TABLE failure ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject_id INTEGER NOT NULL REFERENCES subject (id) ON DELETE CASCADE,"
+	"  attempt INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  pending INTEGER NOT NULL CHECK (pending IN (0, 1)),"
+	"  source TEXT"
+	") STRICT;"
+	"CREATE INDEX failure_subject ON failure (subject_id, at);",
+};
+
+int
+ag_schema_latest(void)
+{
+	return (int)AG_ARRAY_SIZE(migrations);
+}
+
+int
+ag_schema_migrate(sqlite3 *db, int from, char **errp)
+{
+	char sql[64];
+	int v, rc;
+
+	*errp = NULL;
+	for (v = from; v < ag_schema_latest(); v++) {
+		rc = sqlite3_exec(db, migrations[v], NULL, NULL, errp);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", ag_schema_latest());
+	rc = sqlite3_exec(db, sql, NULL, NULL, errp);
+	if (rc != SQLITE_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d;", AG_APPLICATION_ID);
+	return sqlite3_exec(db, sql, NULL, NULL, errp);
+}

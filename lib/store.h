@@ -1,0 +1,125 @@
+/* The state store: one SQLite file shared by the PAM module and helpers.
+ *
+ * All SQL lives in store.c (and schema.c).  Every operation below is one
+ * transaction (BEGIN IMMEDIATE for anything that reads, decides and
+ * writes), so concurrent sshd processes and web workers never lose a count
+ * and never let an attempt past a limit.  Functions return 0 or a negative
+ * AG_ERR_* code; on error nothing has been changed (the transaction is
+ * rolled back) and a reason is available from ag_store_errmsg(). */
+#ifndef AG_STORE_H
+#define AG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "policy.h"
+
+struct ag_store;
+
+enum ag_subject_kind {
+	AG_SUBJECT_ACCOUNT = 1,
+	AG_SUBJECT_HOST = 2
+};
+
+#define AG_MAX_SUBJECTS 2 /* one attempt touches an account and a host */
+#define AG_NAME_MAX 4096  /* longest subject name, in bytes */
+
+/* One subject of an attempt and the limits that apply to it. */
+struct ag_subject_ref {
+	enum ag_subject_kind kind;
+	const char *name;   /* NUL-terminated, at most AG_NAME_MAX bytes */
+	struct ag_limits limits;
+};
+
+/* Per-subject outcome of a settle operation. */
+struct ag_settled {
+	int64_t failures;     /* failures in the window after this one */
+	int64_t locked_until; /* 0 when not locked */
+	int newly_locked;     /* this failure caused the lock */
+	int64_t delay;        /* seconds before the next attempt may start */
+};
+
+/* A subject as status shows it. */
+struct ag_subject_info {
+	enum ag_subject_kind kind;
+	char name[AG_NAME_MAX + 1];
+	struct ag_subject_state state;
+	char last_source[256];  /* where the newest failure came from */
+};
+
+enum ag_store_flags {
+	AG_STORE_CREATE = 1 /* create and initialise a missing file (init) */
+};
+
+/* Opens (and with AG_STORE_CREATE creates) the state file named by the
+ * configuration, after checking that neither it nor a directory above it
+ * can be changed by others.  Migrates older schemas forward.  Returns 0,
+ * or AG_ERR_* with a one-line reason naming the file in err. */
+int ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
+                  char err[AG_ERRBUF]);
+
+/* Closes the store; accepts NULL. */
+void ag_store_close(struct ag_store *store);
+
+/* Reason for the last failed operation on this store ("" when none). */
+const char *ag_store_errmsg(const struct ag_store *store);
+
+/* Counts an attempt before the secret is checked.  For each subject, in
+ * one transaction: expire an old lock, forget failures older than the
+ * window, and decide with ag_policy_decide().  When every subject allows,
+ * records a pending failure for each (a crash before settling leaves it
+ * counted), and sets *attemptp to the id that settles them.  dec[i] holds
+ * each subject's decision either way. */
+int ag_store_reserve_attempt(struct ag_store *store, const struct ag_subject_ref *subj,
+                             size_t n, int64_t now, int64_t *attemptp,
+                             struct ag_decision dec[]);
+
+/* Settles attempt as a failure for each subject (or records a new failure
+ * when the attempt is unknown, e.g. attempt 0), locking a subject that
+ * reaches its deny count.  out[i] receives each subject's new state. */
+int ag_store_settle_failure(struct ag_store *store, const struct ag_subject_ref *subj,
+                            size_t n, int64_t attempt, int64_t now,
+                            struct ag_settled out[]);
+
+/* Settles attempt as a success: an account subject's failures are reset; a
+ * host subject only gets this attempt's pending failure removed (host
+ * counts decay with the window).  If a subject became locked meanwhile,
+ * nothing is reset and dec[i].verdict says so. */
+int ag_store_settle_success(struct ag_store *store, const struct ag_subject_ref *subj,
+                            size_t n, int64_t attempt, int64_t now,
+                            struct ag_decision dec[]);
+
+/* Read-only decision for one subject (the account phase, status). */
+int ag_store_peek(struct ag_store *store, const struct ag_subject_ref *subj,
+                  int64_t now, struct ag_decision *dec);
+
+/* Fills info for one subject.  Returns AG_ERR_NOTFOUND when the store holds
+ * nothing about it. */
+int ag_store_subject_info(struct ag_store *store, enum ag_subject_kind kind,
+                          const char *name, int64_t window, int64_t now,
+                          struct ag_subject_info *info);
+
+/* Calls fn for each subject with failures or a lock, newest first, at most
+ * limit subjects.  fn returns 0 to continue. */
+int ag_store_list_subjects(struct ag_store *store, int64_t window, int64_t now,
+                           size_t limit,
+                           int (*fn)(void *ctx, const struct ag_subject_info *info),
+                           void *ctx);
+
+/* Forgets a subject's failures and lock.  *found tells whether it had any. */
+int ag_store_unlock(struct ag_store *store, enum ag_subject_kind kind, const char *name,
+                    int *found);
+
+/* Deletes up to limit expired subjects (0: all).  *deleted receives the
+ * number removed. */
+int ag_store_purge(struct ag_store *store, int64_t now, int64_t limit, int64_t *deleted);
+
+/* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
+int ag_store_check(struct ag_store *store);
+
+/* Schema version this build writes, and the one found in the file. */
+int ag_store_schema_version(void);
+int ag_store_file_version(struct ag_store *store);
+
+#endif

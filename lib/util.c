@@ -1,0 +1,185 @@
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "util.h"
+
+int
+ag_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	const char *p = s;
+	int neg = 0;
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return AG_ERR_INVAL;
+	if (*p == '-') {
+		if (min >= 0)
+			return AG_ERR_INVAL;
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0')
+		return AG_ERR_INVAL;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return AG_ERR_INVAL;
+		if (v > (UINT64_MAX - 9) / 10)
+			return AG_ERR_RANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > (uint64_t)INT64_MAX + 1)
+			return AG_ERR_RANGE;
+	}
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return AG_ERR_RANGE;
+		int64_t n = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+		if (n < min || n > max)
+			return AG_ERR_RANGE;
+		*out = n;
+		return 0;
+	}
+	if (v > (uint64_t)INT64_MAX || (int64_t)v < min || (int64_t)v > max)
+		return AG_ERR_RANGE;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int
+ag_parse_duration(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char num[24];
+	size_t len;
+	int64_t mult = 1, v;
+	int r;
+
+	if (s == NULL || *s == '\0')
+		return AG_ERR_INVAL;
+	len = strlen(s);
+	switch (s[len - 1]) {
+	case 's': mult = 1; len--; break;
+	case 'm': mult = 60; len--; break;
+	case 'h': mult = 3600; len--; break;
+	case 'd': mult = 86400; len--; break;
+	default: break;
+	}
+	if (len == 0 || len >= sizeof(num))
+		return len == 0 ? AG_ERR_INVAL : AG_ERR_RANGE;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if ((r = ag_parse_int64(num, 0, INT64_MAX / 86400, &v)) != 0)
+		return r;
+	v *= mult;
+	if (v < min || v > max)
+		return AG_ERR_RANGE;
+	*out = v;
+	return 0;
+}
+
+int
+ag_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	if (s == NULL)
+		return AG_ERR_INVAL;
+	for (i = 0; i < AG_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return AG_ERR_INVAL;
+}
+
+int
+ag_strlcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t len = strlen(src);
+
+	if (dstsize == 0)
+		return AG_ERR_TOOLONG;
+	if (len >= dstsize) {
+		memcpy(dst, src, dstsize - 1);
+		dst[dstsize - 1] = '\0';
+		return AG_ERR_TOOLONG;
+	}
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+static int
+log_safe_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+	    c == ':' || c == '/' || c == '+' || c == '-';
+}
+
+void
+ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
+              size_t maxout)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i, need;
+
+	if (dstsize == 0)
+		return;
+	if (srclen == 0) {
+		ag_strlcpy(dst, "\"\"", dstsize);
+		return;
+	}
+	for (i = 0; i < srclen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		need = log_safe_byte(c) ? 1 : 4;
+		if (o + need > maxout || o + need + 4 > dstsize) {
+			ag_strlcpy(dst + o, "...", dstsize - o);
+			return;
+		}
+		if (need == 1) {
+			dst[o++] = (char)c;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 0xf];
+		}
+	}
+	dst[o] = '\0';
+}
+
+void
+ag_format_wait(char *dst, size_t dstsize, int64_t seconds)
+{
+	int64_t n;
+	const char *unit;
+
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 120) {
+		n = seconds;
+		unit = "second";
+	} else if (seconds < 2 * 3600) {
+		n = (seconds + 59) / 60;
+		unit = "minute";
+	} else if (seconds < 2 * 86400) {
+		n = (seconds + 3599) / 3600;
+		unit = "hour";
+	} else {
+		n = (seconds + 86399) / 86400;
+		unit = "day";
+	}
+	snprintf(dst, dstsize, "%lld %s%s", (long long)n, unit, n == 1 ? "" : "s");
+}

@@ -1,0 +1,38 @@
+/* Small, bounded helpers: number and duration parsing, string copies,
+ * escaping for log lines. */
+#ifndef AG_UTIL_H
+#define AG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parses a decimal integer in [min, max]: digits only (an optional leading
+ * '-' when min < 0), no spaces, no sign, no trailing bytes.
+ * Returns 0, AG_ERR_INVAL or AG_ERR_RANGE; *out is untouched on error. */
+int ag_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses a duration in seconds: a decimal number with an optional unit
+ * suffix s, m, h or d ("900", "15m", "1h").  Bounds are in seconds. */
+int ag_parse_duration(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses yes/no, true/false, on/off, 1/0 (case-insensitive). */
+int ag_parse_bool(const char *s, int *out);
+
+/* Copies src into dst of size dstsize, always NUL-terminating.
+ * Returns 0, or AG_ERR_TOOLONG (dst then holds a truncated copy). */
+int ag_strlcpy(char *dst, const char *src, size_t dstsize);
+
+/* Writes src (srclen bytes) into dst as a log-safe token: bytes in
+ * [A-Za-z0-9._@:/+-] are copied, anything else is written as \xHH, so no
+ * control character, space, quote or '=' can forge a field or a line.
+ * Output longer than maxout bytes is cut and ends in "...".  dst must hold
+ * 4 * maxout + 4 bytes; an empty input yields "\"\"". */
+void ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
+                   size_t maxout);
+
+/* Formats a duration in words for people: "57 minutes", "16 seconds". */
+void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
+
+#endif

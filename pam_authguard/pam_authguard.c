@@ -1,0 +1,416 @@
+/* pam_authguard: the Linux-PAM entry points.  Only glue lives here: read the
+ * PAM items, load the configuration, call lib/guard, map results to PAM
+ * return codes and talk to the user.  Every rule is in lib/.
+ *
+ * Return codes (also in pam_authguard.8):
+ *   auth preauth   PAM_SUCCESS attempt counted, go on | PAM_AUTH_ERR locked or
+ *                  too early | PAM_SYSTEM_ERR/PAM_BUF_ERR error (deny)
+ *   auth authfail  PAM_AUTH_ERR always (the failure is recorded first)
+ *   auth authsucc  PAM_SUCCESS | PAM_AUTH_ERR locked meanwhile, or no
+ *                  preauth in this handle | PAM_SYSTEM_ERR error
+ *   account        PAM_SUCCESS | PAM_PERM_DENIED locked | PAM_SYSTEM_ERR
+ *   setcred        PAM_SUCCESS (nothing to do)
+ * PAM_IGNORE is never returned. */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "clock.h"
+#include "config.h"
+#include "error.h"
+#include "guard.h"
+#include "store.h"
+#include "util.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+
+#define DATA_STORE "pam_authguard:store"
+#define DATA_ATTEMPT "pam_authguard:attempt"
+
+enum mode { MODE_NONE, MODE_PREAUTH, MODE_AUTHFAIL, MODE_AUTHSUCC };
+
+struct module {
+	pam_handle_t *pamh;
+	struct ag_config cfg;
+	enum mode mode;
+	int quiet;           /* silent argument or PAM_SILENT */
+	struct ag_guard guard;
+	struct ag_guard_req req;
+};
+
+/* What preauth leaves for authfail/authsucc in the same handle. */
+struct attempt_data {
+	int64_t attempt;
+	char user[AG_NAME_MAX + 1];
+};
+
+struct store_data {
+	struct ag_store *store;
+	char path[PATH_MAX];
+};
+
+static void
+pam_sink(void *ctx, int priority, const char *line)
+{
+	pam_syslog((pam_handle_t *)ctx, priority, "%s", line);
+}
+
+static void
+cleanup_store(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct store_data *sd = data;
+
+	(void)pamh;
+	(void)error_status;
+	ag_store_close(sd->store);
+	free(sd);
+}
+
+static void
+cleanup_free(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+static void
+log_error(struct module *m, const char *op, const char *msg)
+{
+	char user[4 * 64 + 8] = "";
+
+	if (m->req.user != NULL)
+		ag_log_escape(user, sizeof(user), m->req.user, strlen(m->req.user), 64);
+	pam_syslog(m->pamh, LOG_ERR, "event=error op=%s%s%s: %s; access denied", op,
+	           user[0] != '\0' ? " user=" : "", user, msg);
+}
+
+/* defaults, then the file (conf= or the built-in path), then arguments. */
+static int
+load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
+{
+	const char *conf = ag_config_default_path();
+	int i, r, explicit_conf = 0;
+
+	ag_config_defaults(&m->cfg);
+	m->mode = MODE_NONE;
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "conf=", 5) == 0) {
+			conf = argv[i] + 5;
+			explicit_conf = 1;
+		}
+	}
+	/* The built-in file may be absent (defaults apply); a named one must
+	 * exist. */
+	if ((r = ag_config_load_file(&m->cfg, conf, !explicit_conf, err)) != 0)
+		return r;
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "conf=", 5) == 0)
+			continue;
+		if (strcmp(argv[i], "preauth") == 0)
+			m->mode = MODE_PREAUTH;
+		else if (strcmp(argv[i], "authfail") == 0)
+			m->mode = MODE_AUTHFAIL;
+		else if (strcmp(argv[i], "authsucc") == 0)
+			m->mode = MODE_AUTHSUCC;
+		else if ((r = ag_config_apply_arg(&m->cfg, argv[i], err)) != 0)
+			return r;
+	}
+	return ag_config_validate(&m->cfg, err);
+}
+
+/* Opens the store once per PAM handle: preauth, authfail and authsucc run
+ * in the same process and share it. */
+static int
+get_store(struct module *m, char err[AG_ERRBUF])
+{
+	const void *data = NULL;
+	struct store_data *sd;
+	int r;
+
+	if (pam_get_data(m->pamh, DATA_STORE, &data) == PAM_SUCCESS && data != NULL) {
+		const struct store_data *cached = data;
+
+		if (strcmp(cached->path, m->cfg.state_file) == 0) {
+			m->guard.store = cached->store;
+			return 0;
+		}
+	}
+	if ((sd = calloc(1, sizeof(*sd))) == NULL) {
+		snprintf(err, AG_ERRBUF, "out of memory");
+		return AG_ERR_NOMEM;
+	}
+	if ((r = ag_store_open(&m->cfg, 0, &sd->store, err)) != 0) {
+		free(sd);
+		return r;
+	}
+	ag_strlcpy(sd->path, m->cfg.state_file, sizeof(sd->path));
+	if (pam_set_data(m->pamh, DATA_STORE, sd, cleanup_store) != PAM_SUCCESS) {
+		ag_store_close(sd->store);
+		free(sd);
+		snprintf(err, AG_ERRBUF, "cannot keep the state handle");
+		return AG_ERR_NOMEM;
+	}
+	m->guard.store = sd->store;
+	return 0;
+}
+
+/* Loads config, the PAM items and the store.  On failure logs the reason
+ * and returns the PAM code to deny with. */
+static int
+setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **argv,
+      const char *op, int need_user)
+{
+	char err[AG_ERRBUF];
+	const void *item = NULL;
+	const char *user = NULL, *reason = NULL;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->pamh = pamh;
+	if (load_config(m, argc, argv, err) != 0) {
+		log_error(m, op, err);
+		return PAM_SYSTEM_ERR;
+	}
+	m->quiet = m->cfg.silent || (flags & PAM_SILENT);
+	m->guard.cfg = &m->cfg;
+	m->guard.log.sink = pam_sink;
+	m->guard.log.ctx = pamh;
+	m->guard.log.debug = m->cfg.debug;
+
+	if (need_user) {
+		r = pam_get_user(pamh, &user, NULL);
+		if (r != PAM_SUCCESS || user == NULL) {
+			log_error(m, op, "cannot get the user name");
+			return r == PAM_SUCCESS || r == PAM_CONV_AGAIN ? PAM_AUTH_ERR : r;
+		}
+		if (ag_guard_check_name(user, &reason) != 0) {
+			log_error(m, op, reason);
+			return PAM_AUTH_ERR;
+		}
+		m->req.user = user;
+	}
+	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item != NULL)
+		m->req.rhost = item;
+	item = NULL;
+	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item != NULL)
+		m->req.service = item;
+	m->req.system_account = 1;
+
+	if (get_store(m, err) != 0) {
+		log_error(m, op, err);
+		return PAM_SYSTEM_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+static void
+say(struct module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct module *m, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (m->quiet)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pam_error(m->pamh, "%s", msg);
+}
+
+static void
+tell_refusal(struct module *m, const struct ag_guard_result *res)
+{
+	char wait[64];
+
+	if (res->retry_after < 0) {
+		say(m, "%s locked; contact your administrator.",
+		    res->refused_by == AG_SUBJECT_HOST ? "Access from your address is" : "Account");
+		return;
+	}
+	ag_format_wait(wait, sizeof(wait), res->retry_after > 0 ? res->retry_after : 1);
+	if (res->verdict == AG_REFUSE_LOCKED && res->refused_by == AG_SUBJECT_HOST)
+		say(m, "Too many failed logins from your address; try again in %s.", wait);
+	else if (res->verdict == AG_REFUSE_LOCKED)
+		say(m, "Account locked due to failed logins; try again in %s.", wait);
+	else
+		say(m, "Too many failed logins; try again in %s.", wait);
+}
+
+static void
+request_delay(struct module *m, int64_t seconds)
+{
+	if (m->cfg.nodelay || seconds <= 0)
+		return;
+	if (seconds > m->cfg.delay_max)
+		seconds = m->cfg.delay_max;
+	/* libpam keeps the largest delay any module asked for and applies it
+	 * once when pam_authenticate() fails. */
+	pam_fail_delay(m->pamh, (unsigned int)(seconds * 1000000));
+}
+
+static int
+do_preauth(struct module *m)
+{
+	struct ag_guard_result res;
+	struct attempt_data *ad;
+	int r;
+
+	/* A second preauth in one handle starts a new attempt. */
+	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
+	if ((r = ag_guard_begin(&m->guard, &m->req, &res)) != 0) {
+		log_error(m, "preauth", ag_store_errmsg(m->guard.store)[0] != '\0'
+		                            ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		return PAM_SYSTEM_ERR;
+	}
+	if (!res.allowed) {
+		tell_refusal(m, &res);
+		request_delay(m, res.verdict == AG_REFUSE_EARLY ? res.retry_after : m->cfg.delay_max);
+		return PAM_AUTH_ERR;
+	}
+	if ((ad = calloc(1, sizeof(*ad))) == NULL) {
+		log_error(m, "preauth", "out of memory");
+		return PAM_BUF_ERR;
+	}
+	ad->attempt = res.attempt;
+	ag_strlcpy(ad->user, m->req.user, sizeof(ad->user));
+	if (pam_set_data(m->pamh, DATA_ATTEMPT, ad, cleanup_free) != PAM_SUCCESS) {
+		free(ad);
+		log_error(m, "preauth", "cannot keep the attempt");
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* The attempt preauth started for this user in this handle, or 0. */
+static int64_t
+current_attempt(struct module *m)
+{
+	const void *data = NULL;
+	const struct attempt_data *ad;
+
+	if (pam_get_data(m->pamh, DATA_ATTEMPT, &data) != PAM_SUCCESS || data == NULL)
+		return 0;
+	ad = data;
+	if (strcmp(ad->user, m->req.user) != 0)
+		return 0; /* PAM_USER changed since preauth */
+	return ad->attempt;
+}
+
+static int
+do_authfail(struct module *m)
+{
+	struct ag_guard_result res;
+	int r;
+
+	r = ag_guard_fail(&m->guard, &m->req, current_attempt(m), &res);
+	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
+	if (r != 0) {
+		log_error(m, "authfail", ag_store_errmsg(m->guard.store)[0] != '\0'
+		                             ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		return PAM_AUTH_ERR;
+	}
+	if (res.newly_locked && !res.exempt) {
+		char wait[64];
+
+		if (res.locked_until == AG_FOREVER) {
+			say(m, "Too many failed logins; access locked.");
+		} else {
+			ag_format_wait(wait, sizeof(wait), res.locked_until - ag_clock_now());
+			say(m, "Too many failed logins; access locked for %s.", wait);
+		}
+	}
+	request_delay(m, res.delay);
+	return PAM_AUTH_ERR;
+}
+
+static int
+do_authsucc(struct module *m)
+{
+	struct ag_guard_result res;
+	int64_t attempt = current_attempt(m);
+	int r;
+
+	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
+	if (attempt == 0) {
+		/* Without preauth the lock was never checked: refuse rather
+		 * than let a locked account through a broken stack. */
+		log_error(m, "authsucc",
+		          "no preauth for this user in this PAM handle (check the stack)");
+		return PAM_AUTH_ERR;
+	}
+	if ((r = ag_guard_succeed(&m->guard, &m->req, attempt, &res)) != 0) {
+		log_error(m, "authsucc", ag_store_errmsg(m->guard.store)[0] != '\0'
+		                             ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		return PAM_SYSTEM_ERR;
+	}
+	if (!res.allowed) {
+		tell_refusal(m, &res);
+		return PAM_AUTH_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+PUBLIC int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	int r;
+
+	if ((r = setup(&m, pamh, flags, argc, argv, "auth", 1)) != PAM_SUCCESS)
+		return r == PAM_IGNORE ? PAM_AUTH_ERR : r;
+	switch (m.mode) {
+	case MODE_PREAUTH:
+		return do_preauth(&m);
+	case MODE_AUTHFAIL:
+		return do_authfail(&m);
+	case MODE_AUTHSUCC:
+		return do_authsucc(&m);
+	case MODE_NONE:
+		break;
+	}
+	log_error(&m, "auth", "no mode given (preauth, authfail or authsucc)");
+	return PAM_SYSTEM_ERR;
+}
+
+PUBLIC int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PUBLIC int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct ag_guard_result res;
+	struct module m;
+	int r;
+
+	if ((r = setup(&m, pamh, flags, argc, argv, "account", 1)) != PAM_SUCCESS)
+		return r == PAM_AUTH_ERR ? PAM_PERM_DENIED : r;
+	if ((r = ag_guard_account_check(&m.guard, &m.req, &res)) != 0) {
+		log_error(&m, "account", ag_store_errmsg(m.guard.store)[0] != '\0'
+		                             ? ag_store_errmsg(m.guard.store) : ag_strerror(r));
+		return PAM_SYSTEM_ERR;
+	}
+	if (!res.allowed) {
+		tell_refusal(&m, &res);
+		return PAM_PERM_DENIED;
+	}
+	return PAM_SUCCESS;
+}

@@ -112,7 +112,7 @@ EOF
 if has authguard; then
 	cat >"$TMP/authguard.conf" <<EOF
 state_file = $TMP/state/state.db
-deny = 1000000
+deny = 100000
 host_deny = 1000000
 delay_base = 0
 EOF

@@ -75,6 +75,9 @@ struct ag_store {
  * a backlog, yet a spray of random names cannot outgrow it. */
 #define PURGE_PER_WRITE 16
 
+/* WAL pages after which a commit checkpoints (SQLite's default is 1000). */
+#define WAL_CHECKPOINT_PAGES 64
+
 static int
 map_rc(int rc)
 {
@@ -297,7 +300,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
               char err[AG_ERRBUF])
 {
 	struct ag_store *st = NULL;
-	char sql[64];
+	char sql[160];
 	int version = 0, appid = 0, rc, r, oflags;
 
 	*storep = NULL;
@@ -329,10 +332,25 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+	/* Each login is a short-lived process, usually the only connection:
+	 * without these, every close would checkpoint, fsync and delete the
+	 * WAL, costing more than the login's own transactions.  Checkpoints
+	 * still happen automatically as the WAL grows. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	{
+		int persist = 1;
+
+		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, (int)cfg->busy_timeout_ms);
-	snprintf(sql, sizeof(sql), "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
-	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL");
+	/* A small auto-checkpoint keeps the WAL short: the first process to
+	 * open the file after the last one closed replays every WAL frame, so
+	 * a long WAL would slow every login down. */
+	snprintf(sql, sizeof(sql),
+	         "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;"
+	         " PRAGMA wal_autocheckpoint = %d;",
+	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_CHECKPOINT_PAGES);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		r = fail(st, rc, "configure");

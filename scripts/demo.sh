@@ -1,0 +1,119 @@
+#!/bin/bash
+# A tour of pam_authguard on this machine, without touching /etc/pam.d:
+# builds the module and helpers, then drives a real PAM stack (the built
+# module by absolute path, through cwrap's pam_wrapper and pamtester) and
+# the web guard, against a state file in a temporary directory.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+"$src/scripts/install-deps.sh"
+
+build=$src/build/demo
+if [ ! -x "$build/helpers/authguard-ctl" ]; then
+	echo "--- building (release configuration) in build/demo"
+	[ -f Makefile ] && make distclean >/dev/null 2>&1 || true
+	autoreconf -fi >/dev/null
+	mkdir -p "$build"
+	(cd "$build" && "$src/configure" -q --sysconfdir=/etc --localstatedir=/var &&
+		make -s -j"$(nproc)") >/dev/null
+fi
+
+W=/usr/lib/x86_64-linux-gnu/libpam_wrapper.so
+MOD=$build/pam_authguard/.libs/pam_authguard.so
+CTL=$build/helpers/authguard-ctl
+TOK=$build/helpers/authguard-token
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+chmod 755 "$T"
+mkdir "$T/svc"
+
+# Short numbers so the tour takes seconds; the defaults are in
+# conf/authguard.conf (10 failures in 15 minutes lock for 1 hour; delays
+# 1, 2, 4, 8, 16 s).
+cat >"$T/authguard.conf" <<CONF
+state_file = $T/state/state.db
+deny = 5
+lock_time = 10m
+delay_base = 1
+delay_max = 2
+host_deny = 8
+CONF
+chmod 600 "$T/authguard.conf"
+
+# The password check stands in for pam_unix: the password is "opensesame".
+cat >"$T/check-password" <<'SH'
+#!/bin/sh
+read -r pw
+[ "$pw" = "opensesame" ]
+SH
+chmod 755 "$T/check-password"
+
+printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$T/svc/other"
+cat >"$T/svc/demo-sshd" <<STACK
+auth     requisite               $MOD preauth conf=$T/authguard.conf nodelay
+auth     [success=1 default=bad] pam_exec.so expose_authtok quiet $T/check-password
+auth     [default=die]           $MOD authfail conf=$T/authguard.conf nodelay
+auth     sufficient              $MOD authsucc conf=$T/authguard.conf nodelay
+account  required                $MOD conf=$T/authguard.conf
+STACK
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+login() { # USER PASSWORD RHOST
+	local out rc=0
+	# What the user would see: the module's messages (pamtester's own
+	# summary line and the password prompt are left out).
+	out=$(echo "$2" | LD_PRELOAD=$W PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
+		PAM_WRAPPER_SERVICE_DIR=$T/svc \
+		timeout 20 pamtester -I rhost="$3" demo-sshd "$1" authenticate 2>&1) || rc=$?
+	out=$(printf '%s\n' "${out//Password: /}" | grep -v '^pamtester:' | tr '\n' ' ' || true)
+	printf '  login %-6s from %-13s password=%-11s -> %s\n' "$1" "$3" "$2" \
+		"$([ $rc = 0 ] && echo ACCEPTED || echo "refused  ${out:-(password check failed)}")"
+}
+
+say "authguard-ctl init: state directory and file with safe modes"
+"$CTL" --conf "$T/authguard.conf" init
+ls -ld "$T/state" "$T/state/state.db" | sed 's/^/  /'
+
+say "The service file pam_wrapper reads instead of /etc/pam.d"
+sed "s|$src|<src>|g; s|$T|<tmp>|g" "$T/svc/demo-sshd" | sed 's/^/  /'
+
+say "A correct login"
+login alice opensesame 203.0.113.9
+
+say "Password guessing: the progressive delay is enforced in the state"
+login alice guess1 203.0.113.9
+login alice guess2 203.0.113.9   # too early: refused before the password is checked
+sleep 1
+login alice guess2 203.0.113.9
+sleep 2
+"$CTL" --conf "$T/authguard.conf" status alice | sed 's/^/  /'
+
+say "Five failures lock the account; even the right password is refused"
+for g in guess3 guess4 guess5; do sleep 2; login alice "$g" 203.0.113.9; done
+sleep 2
+login alice opensesame 203.0.113.9
+"$CTL" --conf "$T/authguard.conf" status alice | sed 's/^/  /'
+
+say "The web backend sees the same lock (authguard-token guard, JSON out)"
+"$TOK" --conf "$T/authguard.conf" guard check --subject alice --ip 198.51.100.20 || echo "  (exit $?: refused)"
+
+say "The administrator unlocks; the right password works again"
+"$CTL" --conf "$T/authguard.conf" unlock alice | sed 's/^/  /'
+login alice opensesame 203.0.113.9
+
+say "Password spraying from one host across many accounts locks the host"
+for u in bob carol dave erin frank gina hal ivan; do login "$u" spring2026 192.0.2.66; sleep 2; done
+"$CTL" --conf "$T/authguard.conf" status --ip 192.0.2.66 | sed 's/^/  /'
+login grace opensesame 192.0.2.66
+login grace opensesame 203.0.113.9
+
+say "A web login flow: check before the password, then failure or success"
+"$TOK" --conf "$T/authguard.conf" guard check --subject henry@example.com --ip 2001:db8:7:1::5
+"$TOK" --conf "$T/authguard.conf" guard failure --subject henry@example.com --ip 2001:db8:7:1::5
+"$TOK" --conf "$T/authguard.conf" guard check --subject henry@example.com --ip 2001:db8:7:1::99 || echo "  (exit $?: same /64, delay owed)"
+
+say "Everything the state holds"
+"$CTL" --conf "$T/authguard.conf" status | sed 's/^/  /'
+echo
+echo "demo complete"

@@ -1,0 +1,54 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: installs dependencies, then builds and
+# runs `make check` twice -- once under AddressSanitizer + UBSan, once as a
+# plain -Werror build followed by `make distcheck` -- and prints a summary.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+"$src/scripts/install-deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+# An in-tree configuration would break the out-of-tree builds below.
+if [ -f Makefile ]; then make distclean >/dev/null 2>&1 || true; fi
+autoreconf -fi >/dev/null
+
+run_build() { # NAME CFLAGS EXTRA-ENV...
+	local name=$1 cflags=$2
+	shift 2
+	rm -rf "build/$name"
+	mkdir -p "build/$name"
+	(cd "build/$name" &&
+		"$src/configure" -q --enable-test-clock --enable-werror \
+			--sysconfdir=/etc --localstatedir=/var CFLAGS="$cflags" &&
+		make -s -j"$jobs" &&
+		env "$@" make -j"$jobs" check) || return 1
+}
+
+status=0
+echo "=== build/asan: AddressSanitizer + UndefinedBehaviorSanitizer"
+asan_rt="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+run_build asan "-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	AG_PRELOAD_EXTRA="$asan_rt" \
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 || status=1
+
+echo "=== build/release: -O2 with warnings as errors, then distcheck"
+run_build release "-g -O2" || status=1
+if [ $status = 0 ]; then
+	(cd build/release && make -s distcheck \
+		DISTCHECK_CONFIGURE_FLAGS="--enable-test-clock --enable-werror --with-securedir=\$\${prefix}/lib/security" \
+		>distcheck.out 2>&1) || { tail -40 build/release/distcheck.out; status=1; }
+	grep -E '^(=+|.*archives ready for distribution)' build/release/distcheck.out | tail -3 || true
+fi
+
+# One line for both runs: "N passed, N failed".
+pass=0 fail=0 skip=0
+for f in build/asan/test-suite.log build/release/test-suite.log; do
+	[ -f "$f" ] || { fail=$((fail + 1)); continue; }
+	read -r p x s < <(awk '/^# PASS:/{p=$3} /^# (FAIL|XPASS|ERROR):/{x+=$3} /^# SKIP:/{s=$3} END{print p+0, x+0, s+0}' "$f")
+	pass=$((pass + p)) fail=$((fail + x)) skip=$((skip + s))
+done
+[ $status = 0 ] || [ $fail -gt 0 ] || fail=1
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status

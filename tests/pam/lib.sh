@@ -1,0 +1,517 @@
+# Shared code of the PAM integration tests (tests/pam/*.sh).  Sourced, never
+# run.  Each test script starts with
+#
+#     #!/bin/bash
+#     [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+#     . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
+#     ag_init
+#
+# and then drives the real module through pam_wrapper + pamtester, the real
+# helpers as processes, and the LD_PRELOAD syslog capture.  Nothing outside
+# the temporary directory is touched (no /etc/pam.d, no system state).
+#
+# Exit status (automake's harness): 0 pass, 77 skip, 1 fail.
+#
+# Environment:
+#   top_srcdir, top_builddir  set by tests/Makefile.inc (AM_TESTS_ENVIRONMENT);
+#                             default: two levels above the script
+#   AG_PRELOAD_EXTRA          a library to preload first (a sanitizer runtime
+#                             when the build uses ASan); optional
+#   AG_KEEP=1                 keep the temporary directory
+#   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB  library locations
+#
+# Conventions for the tests:
+#   AG_NOW    "now" for the module and helpers (AUTHGUARD_TEST_TIME); every
+#             delay and lock is driven by moving it, never by sleeping
+#   AG_SVC    the PAM service pamtester uses
+#   AG_RHOST  the PAM_RHOST item ("" for none)
+#   AG_CONF   the configuration file the helpers use
+#   AG_DB     the state file of AG_CONF
+
+set -u
+set -o pipefail
+
+ag_test=$(basename "$0" .sh)
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+
+AG_MODULE=$top_builddir/pam_authguard/.libs/pam_authguard.so
+AG_CTL_BIN=$top_builddir/helpers/authguard-ctl
+AG_TOKEN_BIN=$top_builddir/helpers/authguard-token
+AG_CAPTURE=$top_builddir/tests/lib/.libs/syslog_capture.so
+PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
+NSS_WRAPPER_LIB=${NSS_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libnss_wrapper.so}
+AG_PRELOAD_EXTRA=${AG_PRELOAD_EXTRA:-}
+
+AG_RIGHT=right-pw   # the password check-password.sh accepts, for any user
+AG_WRONG=wrong-pw
+AG_T0=1700000000    # the test clock's starting point (2023-11-14)
+
+AG_NOW=$AG_T0
+AG_SVC=ag
+AG_RHOST=192.0.2.10
+AG_CONF=
+AG_DB=
+AG_TMP=
+AG_LOG=
+AG_COUNTER=
+AG_RC=0
+AG_OUT=
+AG_JSON=
+AG_LOG_MARK=0
+AG_RUNAS=()       # e.g. (runuser -u nobody --): run pamtester/helpers as that
+AG_PRELOAD_TEST=  # test-specific libraries to preload (nss_wrapper)
+AG_ENV=()         # extra VAR=value for pamtester and helpers
+
+ag_nchecks=0
+ag_nfailed=0
+
+# ------------------------------------------------------------- reporting
+
+ag_say() { printf '# %s\n' "$*"; }
+
+ag_pass() {
+	ag_nchecks=$((ag_nchecks + 1))
+	printf 'ok %d - %s\n' "$ag_nchecks" "$1"
+}
+
+# ag_fail DESC [DETAIL...]
+ag_fail() {
+	local d
+	ag_nchecks=$((ag_nchecks + 1))
+	ag_nfailed=$((ag_nfailed + 1))
+	printf 'not ok %d - %s\n' "$ag_nchecks" "$1"
+	shift
+	for d in "$@"; do
+		printf '#   %s\n' "$d"
+	done
+}
+
+ag_skip() {
+	printf 'SKIP: %s: %s\n' "$ag_test" "$*"
+	exit 77
+}
+
+# A broken harness (not a product failure): stop now.
+ag_bail() {
+	printf 'Bail out! %s: %s\n' "$ag_test" "$*"
+	exit 1
+}
+
+ag_done() {
+	if [ "$ag_nfailed" -ne 0 ]; then
+		if [ -n "$AG_LOG" ] && [ -s "$AG_LOG" ]; then
+			ag_say "last lines of the captured syslog ($AG_LOG):"
+			tail -n 30 "$AG_LOG" | cut -c1-400 | sed 's/^/#   /'
+		fi
+		printf '%s: %d of %d checks FAILED\n' "$ag_test" "$ag_nfailed" "$ag_nchecks"
+		exit 1
+	fi
+	if [ "$ag_nchecks" -eq 0 ]; then
+		printf '%s: no checks ran\n' "$ag_test"
+		exit 1
+	fi
+	printf '%s: all %d checks passed\n' "$ag_test" "$ag_nchecks"
+	exit 0
+}
+
+# ag_expect_eq DESC EXPECTED ACTUAL
+ag_expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ag_pass "$1"
+	else
+		ag_fail "$1" "expected: $(ag_show "$2")" "got:      $(ag_show "$3")"
+	fi
+}
+
+# ag_expect_le DESC MAX ACTUAL
+ag_expect_le() {
+	if [ "$3" -le "$2" ] 2>/dev/null; then
+		ag_pass "$1"
+	else
+		ag_fail "$1" "expected at most $2, got $(ag_show "$3")"
+	fi
+}
+
+# ag_expect_true DESC COMMAND...: passes when the command succeeds
+ag_expect_true() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ag_pass "$desc"
+	else
+		ag_fail "$desc" "command failed: $*"
+	fi
+}
+
+# Printable, bounded rendering of a value for failure messages.
+ag_show() {
+	printf '%s' "$1" | head -c 300 | od -An -c | tr -s ' \n' ' ' | head -c 600
+	[ "${#1}" -le 300 ] || printf ' ...(%d bytes)' "${#1}"
+}
+
+# ------------------------------------------------------------- set-up
+
+ag_python() {
+	if [ -x /usr/bin/python3 ]; then
+		/usr/bin/python3 "$@"
+	else
+		python3 "$@"
+	fi
+}
+
+# Checks prerequisites, creates the temporary directory, the password
+# check script, the service directory and the log.  Skips (77) only when
+# pamtester or pam_wrapper is missing.
+ag_init() {
+	command -v pamtester >/dev/null 2>&1 ||
+		ag_skip "pamtester not installed (apt-get install pamtester)"
+	[ -f "$PAM_WRAPPER_LIB" ] ||
+		ag_skip "pam_wrapper not found at $PAM_WRAPPER_LIB (apt-get install libpam-wrapper)"
+	[ -f "$AG_MODULE" ] || ag_bail "module not built: $AG_MODULE (run make)"
+	[ -x "$AG_CTL_BIN" ] || ag_bail "helper not built: $AG_CTL_BIN (run make)"
+	[ -x "$AG_TOKEN_BIN" ] || ag_bail "helper not built: $AG_TOKEN_BIN (run make)"
+	[ -f "$AG_CAPTURE" ] ||
+		ag_bail "syslog capture not built: $AG_CAPTURE (make check builds it)"
+	command -v timeout >/dev/null 2>&1 || ag_bail "timeout (coreutils) not found"
+	ag_python -c 'import json' 2>/dev/null || ag_bail "python3 with json is required"
+
+	AG_TMP=$(mktemp -d) || ag_bail "mktemp -d failed"
+	chmod 755 "$AG_TMP" || ag_bail "chmod $AG_TMP failed"
+	trap ag_cleanup EXIT
+	trap 'exit 1' HUP INT TERM
+	case $AG_TMP in
+	*[[:space:]]*) ag_bail "temporary directory path contains whitespace: $AG_TMP" ;;
+	esac
+	ag_say "$ag_test: working in $AG_TMP"
+
+	AG_LOG=$AG_TMP/syslog.log
+	: >"$AG_LOG"
+	chmod 666 "$AG_LOG" # an unprivileged pamtester appends too
+	AG_COUNTER=$AG_TMP/counter
+	: >"$AG_COUNTER"
+	chmod 666 "$AG_COUNTER"
+	mkdir -m 755 "$AG_TMP/svc"
+	cat >"$AG_TMP/svc/other" <<-'EOF'
+	auth     required pam_deny.so
+	account  required pam_deny.so
+	password required pam_deny.so
+	session  required pam_deny.so
+	EOF
+	# The password check of every stack.  pam_exec hands the token over
+	# NUL-terminated.  Each run appends one short line with one O_APPEND
+	# write (atomic), so the counter's line count is the number of
+	# attempts that reached the password check.
+	cat >"$AG_TMP/check-password.sh" <<-EOF
+	#!/bin/bash
+	IFS= read -r -d '' pw || true
+	echo check >>'$AG_COUNTER'
+	[ "\$pw" = '$AG_RIGHT' ]
+	EOF
+	chmod 755 "$AG_TMP/check-password.sh"
+	chmod 644 "$AG_TMP/svc/other"
+}
+
+ag_cleanup() {
+	local rc=$?
+	# Background jobs a failed check may have left behind.
+	jobs -p | while read -r pid; do kill "$pid" 2>/dev/null; done
+	if [ -n "$AG_TMP" ] && [ -d "$AG_TMP" ]; then
+		if [ "${AG_KEEP:-0}" = 1 ]; then
+			ag_say "kept $AG_TMP"
+		else
+			rm -rf "$AG_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ag_conf NAME [LINE...]: writes $AG_TMP/NAME.conf ("key = value" LINEs after
+# a state_file in $AG_TMP/NAME-state/) and runs authguard-ctl init for it.
+# Sets AG_CONF and AG_DB.  With AG_RUNAS set, init runs as that user (the
+# state directory must then exist and belong to it).
+ag_conf() {
+	local name=$1 line out
+	shift
+	AG_CONF=$AG_TMP/$name.conf
+	AG_DB=${AG_STATE_DIR:-$AG_TMP/$name-state}/state.db
+	{
+		printf '# %s: test configuration\n' "$name"
+		printf 'state_file = %s\n' "$AG_DB"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} >"$AG_CONF"
+	chmod 644 "$AG_CONF"
+	if ! out=$(ag_ctl init 2>&1); then
+		ag_bail "authguard-ctl --conf $AG_CONF init failed: $out"
+	fi
+}
+
+# ag_service NAME [CONF [EXTRA_MODULE_ARGS...]]: writes the PAM service
+# NAME: preauth / password check / authfail / authsucc / deny, and the
+# account phase.  The module is named by absolute path; nodelay keeps
+# libpam from sleeping (delays are checked through the test clock).
+ag_service() {
+	local name=$1 conf=${2:-$AG_CONF} args
+	shift
+	[ $# -gt 0 ] && shift
+	args="conf=$conf nodelay${*:+ $*}"
+	cat >"$AG_TMP/svc/$name" <<-EOF
+	auth     requisite               $AG_MODULE preauth $args
+	auth     [success=1 default=bad] pam_exec.so expose_authtok quiet $AG_TMP/check-password.sh
+	auth     [default=die]           $AG_MODULE authfail $args
+	auth     sufficient              $AG_MODULE authsucc $args
+	auth     required                pam_deny.so
+	account  required                $AG_MODULE $args
+	EOF
+	chmod 644 "$AG_TMP/svc/$name"
+}
+
+# ag_setup NAME [LINE...]: configuration + init + a service of the same
+# name, made current (AG_SVC, AG_CONF, AG_DB).
+ag_setup() {
+	ag_conf "$@"
+	ag_service "$1" "$AG_CONF"
+	AG_SVC=$1
+}
+
+# ------------------------------------------------------------- running
+
+ag_preload() {
+	local p=$AG_CAPTURE
+	[ -n "$AG_PRELOAD_TEST" ] && p=$AG_PRELOAD_TEST:$p
+	[ -n "$AG_PRELOAD_EXTRA" ] && p=$AG_PRELOAD_EXTRA:$p
+	[ "${1:-}" = pam ] && p=$p:$PAM_WRAPPER_LIB
+	printf '%s' "$p"
+}
+
+ag_log_lines() {
+	wc -l <"$AG_LOG" | tr -d ' '
+}
+
+# Lines the last command (ag_pam, ag_ctl, ag_token) logged.
+ag_log_last() {
+	tail -n +"$((AG_LOG_MARK + 1))" "$AG_LOG"
+}
+
+# Sanitizer reports are failures whatever the exit status says.
+ag_check_sanitizer() {
+	case $1 in
+	*AddressSanitizer* | *LeakSanitizer* | *"runtime error:"* | *UndefinedBehaviorSanitizer*)
+		ag_fail "no sanitizer report ($2)" "$(printf '%s' "$1" | head -n 20)"
+		;;
+	esac
+}
+
+# ag_pamtester USER PASSWORD [OPERATION...]: one pamtester process; prints
+# its output, returns its exit status.  Uses AG_SVC, AG_RHOST, AG_NOW.
+# PASSWORD "-" gives no input (for acct_mgmt alone).
+ag_pamtester() {
+	local user=$1 pw=$2 item=()
+	shift 2
+	[ $# -gt 0 ] || set -- authenticate
+	[ -n "$AG_RHOST" ] && item=(-I "rhost=$AG_RHOST")
+	if [ "$pw" = - ]; then
+		ag_pamtester_run "$user" "${item[@]}" -- "$@" </dev/null
+	else
+		printf '%s\n' "$pw" | ag_pamtester_run "$user" "${item[@]}" -- "$@"
+	fi
+}
+
+ag_pamtester_run() {
+	local user=$1 item=()
+	shift
+	while [ "$1" != -- ]; do
+		item+=("$1")
+		shift
+	done
+	shift
+	timeout 20 ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
+		LD_PRELOAD="$(ag_preload pam)" PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
+		PAM_WRAPPER_SERVICE_DIR="$AG_TMP/svc" AG_SYSLOG_FILE="$AG_LOG" \
+		AUTHGUARD_TEST_TIME="$AG_NOW" ${AG_ENV[@]+"${AG_ENV[@]}"} \
+		pamtester ${item[@]+"${item[@]}"} "$AG_SVC" "$user" "$@" 2>&1
+}
+
+# ag_pam USER PASSWORD [OPERATION...]: runs pamtester; sets AG_RC, AG_OUT and
+# the log mark.
+ag_pam() {
+	AG_LOG_MARK=$(ag_log_lines)
+	AG_OUT=$(ag_pamtester "$@")
+	AG_RC=$?
+	ag_check_sanitizer "$AG_OUT" "pamtester $AG_SVC"
+	return 0
+}
+
+# ag_attempt DESC USER PASSWORD RC CHECKED [OPERATION...]: one pamtester run
+# that must exit RC, and whose password check must (CHECKED=1) or must not
+# (0) have run.
+ag_attempt() {
+	local desc=$1 user=$2 pw=$3 rc=$4 checked=$5 before after
+	shift 5
+	before=$(ag_count)
+	ag_pam "$user" "$pw" "$@"
+	after=$(ag_count)
+	if [ "$AG_RC" = "$rc" ] && [ $((after - before)) = "$checked" ]; then
+		ag_pass "$desc"
+	else
+		ag_fail "$desc" "expected exit $rc, password check run $checked time(s)" \
+			"got exit $AG_RC, password check run $((after - before)) time(s)" \
+			"output: $(printf '%s' "$AG_OUT" | tr '\n' ' ' | cut -c1-300)"
+	fi
+}
+
+# ag_helper BIN ARGS...: a helper with the test clock and the syslog capture.
+ag_helper() {
+	local bin=$1
+	shift
+	${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env LD_PRELOAD="$(ag_preload)" \
+		AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
+		${AG_ENV[@]+"${AG_ENV[@]}"} "$bin" --conf "$AG_CONF" "$@"
+}
+
+# authguard-ctl / authguard-token on AG_CONF.  Output as the programs give it.
+ag_ctl() { ag_helper "$AG_CTL_BIN" "$@"; }
+ag_token() { ag_helper "$AG_TOKEN_BIN" "$@"; }
+
+# ag_run_token ARGS...: authguard-token; sets AG_RC, AG_JSON (stdout),
+# AG_OUT (stderr) and the log mark.
+ag_run_token() {
+	local errf=$AG_TMP/token.err
+	AG_LOG_MARK=$(ag_log_lines)
+	AG_JSON=$(ag_token "$@" 2>"$errf")
+	AG_RC=$?
+	AG_OUT=$(cat "$errf")
+	ag_check_sanitizer "$AG_OUT" "authguard-token $*"
+	return 0
+}
+
+# ag_run_ctl ARGS...: authguard-ctl; sets AG_RC, AG_JSON (stdout), AG_OUT
+# (stderr) and the log mark.
+ag_run_ctl() {
+	local errf=$AG_TMP/ctl.err
+	AG_LOG_MARK=$(ag_log_lines)
+	AG_JSON=$(ag_ctl "$@" 2>"$errf")
+	AG_RC=$?
+	AG_OUT=$(cat "$errf")
+	ag_check_sanitizer "$AG_OUT" "authguard-ctl $*"
+	return 0
+}
+
+# ------------------------------------------------------------- state
+
+# Number of attempts that reached the password check so far.
+ag_count() {
+	wc -l <"$AG_COUNTER" | tr -d ' '
+}
+
+ag_reset_count() {
+	: >"$AG_COUNTER"
+}
+
+# ag_jget JSON PATH: a field of a JSON document, PATH dot-separated (list
+# indexes as numbers).  Strings print raw, everything else as JSON (true,
+# null, 3).  Prints "<missing>" when absent, "<invalid json>" when the
+# input does not parse.
+ag_jget() {
+	ag_python -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    print("<invalid json>"); sys.exit(0)
+for k in sys.argv[2].split(".") if sys.argv[2] else []:
+    try:
+        d = d[int(k)] if isinstance(d, list) else d[k]
+    except (KeyError, IndexError, ValueError, TypeError):
+        print("<missing>"); sys.exit(0)
+sys.stdout.write(d if isinstance(d, str) else json.dumps(d))
+sys.stdout.write("\n")
+' "$1" "$2"
+}
+
+# ag_status [USER | --ip ADDR]: authguard-ctl status --json into AG_JSON.
+ag_status() {
+	AG_JSON=$(ag_ctl status --json "$@" 2>"$AG_TMP/status.err")
+	AG_RC=$?
+	if [ "$AG_RC" -ne 0 ]; then
+		ag_fail "authguard-ctl status --json $(ag_show "$*") works" \
+			"exit $AG_RC: $(cat "$AG_TMP/status.err")"
+	fi
+}
+
+# ag_expect_status DESC SUBJECT-ARGS... -- FIELD=VALUE...: checks fields of
+# authguard-ctl status --json for one account (USER) or host (--ip ADDR).
+ag_expect_status() {
+	local desc=$1 args=() f k v got bad=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	shift
+	ag_status "${args[@]}"
+	for f in "$@"; do
+		k=${f%%=*}
+		v=${f#*=}
+		got=$(ag_jget "$AG_JSON" "$k")
+		[ "$got" = "$v" ] || bad+=("$k: expected $v, got $got")
+	done
+	if [ ${#bad[@]} -eq 0 ]; then
+		ag_pass "$desc"
+	else
+		ag_fail "$desc" "${bad[@]}" "status: $(printf '%s' "$AG_JSON" | cut -c1-400)"
+	fi
+}
+
+# ------------------------------------------------------------- logs
+
+# ag_expect_log DESC ERE: a line the last command logged matches ERE.
+ag_expect_log() {
+	if ag_log_last | grep -Eq -- "$2"; then
+		ag_pass "$1"
+	else
+		ag_fail "$1" "no line logged by the last command matches: $2" \
+			"it logged: $(ag_log_last | cut -c1-300 | tr '\n' '|')"
+	fi
+}
+
+# ag_expect_no_log DESC ERE: no line the last command logged matches ERE.
+ag_expect_no_log() {
+	if ag_log_last | grep -Eq -- "$2"; then
+		ag_fail "$1" "unexpected log line: $(ag_log_last | grep -E -- "$2" | head -n 3 | cut -c1-300)"
+	else
+		ag_pass "$1"
+	fi
+}
+
+# ag_expect_out DESC ERE: the last command's output matches ERE.
+ag_expect_out() {
+	if printf '%s\n' "$AG_OUT" | grep -Eq -- "$2"; then
+		ag_pass "$1"
+	else
+		ag_fail "$1" "output does not match: $2" \
+			"output: $(printf '%s' "$AG_OUT" | tr '\n' '|' | cut -c1-300)"
+	fi
+}
+
+# The whole log: one line per message, each starting with "<PRI>", and no
+# raw control character anywhere (escaping must have happened).
+ag_expect_log_clean() {
+	local bad
+	bad=$(grep -c -v '^<[0-9]\{1,3\}> ' "$AG_LOG")
+	if [ "$bad" != 0 ]; then
+		ag_fail "every captured log line starts with <PRI>" \
+			"$bad line(s) do not, e.g.: $(grep -v '^<[0-9]\{1,3\}> ' "$AG_LOG" | head -n 2 | cut -c1-200)"
+	else
+		ag_pass "every captured log line starts with <PRI>"
+	fi
+	if LC_ALL=C grep -q '[[:cntrl:]]' "$AG_LOG"; then
+		ag_fail "no raw control characters in the captured log" \
+			"$(LC_ALL=C grep -n '[[:cntrl:]]' "$AG_LOG" | head -n 2 | od -c | head -n 5)"
+	else
+		ag_pass "no raw control characters in the captured log"
+	fi
+}

@@ -122,6 +122,7 @@ auth required                $ag preauth
 auth [success=1 default=bad] $exec_line
 auth [default=die]           $ag authfail
 auth sufficient              $ag authsucc
+auth requisite               pam_deny.so
 EOF
 	"$AUTHGUARD_CTL" --conf "$TMP/authguard.conf" init >/dev/null ||
 		die 1 "'$AUTHGUARD_CTL --conf $TMP/authguard.conf init' failed"

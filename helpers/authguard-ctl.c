@@ -45,8 +45,10 @@ usage(void)
 	        "commands:\n"
 	        "  init                         create the state directory and file\n"
 	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
-	        "  status [--json] --ip ADDR    the same for a remote host\n"
-	        "  unlock USER | --ip ADDR      forget failures and lift a lock\n"
+	        "  status [--json] --ip ADDR    the same for a remote host (--host NAME for\n"
+	        "                               hosts tracked by DNS name)\n"
+	        "  unlock USER | --ip ADDR | --host NAME\n"
+	        "                               forget failures and lift a lock\n"
 	        "  purge                        delete expired rows now\n"
 	        "  check-config                 validate configuration, state file and permissions\n"
 	        "  version                      print the version\n");
@@ -73,10 +75,11 @@ parse_subject(int argc, char **argv, int *jsonp, enum ag_subject_kind *kind, cha
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, 'i' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ip = NULL, *reason = NULL;
+	const char *ip = NULL, *host = NULL, *reason = NULL;
 	struct ag_cidr addr;
 	int c, is_ip = 0;
 
@@ -84,12 +87,24 @@ parse_subject(int argc, char **argv, int *jsonp, enum ag_subject_kind *kind, cha
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == 'i')
 			ip = optarg;
+		else if (c == 'H')
+			host = optarg;
 		else if (c == 'j' && jsonp != NULL)
 			*jsonp = 1;
 		else
 			usage();
 	}
 	name[0] = '\0';
+	if (host != NULL) {
+		/* Any PAM_RHOST value, normalised as the module does (DNS names
+		 * when sshd runs with UseDNS yes). */
+		if (optind != argc || ip != NULL ||
+		    ag_host_normalize(host, (unsigned)cfg.ipv6_prefix, name, namesize, &is_ip,
+		                      &addr) != 0)
+			usage();
+		*kind = AG_SUBJECT_HOST;
+		return;
+	}
 	if (ip != NULL) {
 		if (optind != argc)
 			usage();
@@ -127,8 +142,12 @@ make_dirs(const char *dir, mode_t mode, gid_t gid)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		if (mkdir(buf, 0755) == 0) {
+			if (chmod(buf, 0755) != 0) /* umask is 077 here */
+				cli_die(CLI_INTERNAL, "chmod %s: %s", buf, strerror(errno));
+		} else if (errno != EEXIST) {
 			cli_die(CLI_INTERNAL, "mkdir %s: %s", buf, strerror(errno));
+		}
 		*p = '/';
 	}
 	if (mkdir(buf, mode) == 0) {
@@ -207,12 +226,19 @@ fmt_time(char *buf, size_t size, int64_t t)
 		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+static int
+exempt_for(const struct ag_subject_info *info)
+{
+	return info->kind == AG_SUBJECT_ACCOUNT && ag_guard_account_exempt(&cfg, info->name);
+}
+
 static json_t *
 info_json(const struct ag_subject_info *info, const struct ag_decision *dec)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:o, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:I, s:o, s:o}",
 	                 "kind", info->kind == AG_SUBJECT_HOST ? "host" : "account",
 	                 "subject", info->name,
+	                 "exempt", exempt_for(info),
 	                 "failures", (json_int_t)info->state.failures,
 	                 "pending", (json_int_t)info->state.pending,
 	                 "locked", dec->verdict == AG_REFUSE_LOCKED,
@@ -240,7 +266,9 @@ print_info(const struct ag_subject_info *info, const struct ag_decision *dec)
 		ag_log_escape(esc, sizeof(esc), info->last_source, strlen(info->last_source), 100);
 		printf(", last from %s", esc);
 	}
-	if (dec->verdict == AG_REFUSE_LOCKED) {
+	if (exempt_for(info)) {
+		printf("; exempt (root; set even_deny_root to lock it)");
+	} else if (dec->verdict == AG_REFUSE_LOCKED) {
 		fmt_time(when, sizeof(when), dec->locked_until);
 		if (dec->retry_after < 0) {
 			printf("; LOCKED until unlocked by an administrator");
@@ -261,12 +289,14 @@ struct list_ctx {
 	unsigned count;
 };
 
+/* The decision the next attempt of this subject would get, root rule
+ * included, so status never shows a lock that does not apply. */
 static void
 decide_for(const struct ag_subject_info *info, int64_t now, struct ag_decision *dec)
 {
 	struct ag_limits lim;
 
-	ag_guard_limits(&cfg, info->kind, 0, &lim);
+	ag_guard_limits(&cfg, info->kind, exempt_for(info), &lim);
 	ag_policy_decide(&lim, &info->state, now, dec);
 }
 

@@ -231,8 +231,8 @@ ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
 	const struct option_def *o;
 	const char *reason = NULL, *why = NULL;
 	char *buf = NULL, *line, *next, *key, *value, *eq;
-	char ekey[64];
-	size_t len;
+	char ekey[4 * 32 + 8];
+	size_t len, llen;
 	unsigned lineno = 0;
 	int r, ret = AG_ERR_CONFIG;
 
@@ -255,6 +255,11 @@ ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
+		/* A CRLF file is fine: drop the CR before looking for control
+		 * characters. */
+		llen = strlen(line);
+		if (llen > 0 && line[llen - 1] == '\r')
+			line[llen - 1] = '\0';
 		if (!printable_line(line)) {
 			snprintf(err, AG_ERRBUF, "%s:%u: control character in line", path, lineno);
 			goto out;
@@ -270,7 +275,7 @@ ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
 		*eq = '\0';
 		key = trim(line);
 		value = trim(eq + 1);
-		ag_log_escape(ekey, sizeof(ekey), key, strlen(key), 12);
+		ag_log_escape(ekey, sizeof(ekey), key, strlen(key), 32);
 		o = find_option(key);
 		if (o == NULL || o->where == W_ARG_ONLY) {
 			snprintf(err, AG_ERRBUF, "%s:%u: %s: %s", path, lineno, ekey,
@@ -298,12 +303,12 @@ ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF])
 {
 	const struct option_def *o;
 	const char *eq = strchr(arg, '='), *why = NULL, *value;
-	char key[32], ekey[64];
+	char key[32], ekey[4 * 32 + 8];
 	size_t klen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 	struct ag_config work = *cfg;
 
 	err[0] = '\0';
-	ag_log_escape(ekey, sizeof(ekey), arg, klen, 12);
+	ag_log_escape(ekey, sizeof(ekey), arg, klen, 32);
 	if (klen == 0 || klen >= sizeof(key)) {
 		snprintf(err, AG_ERRBUF, "module argument %s: unknown key", ekey);
 		return AG_ERR_CONFIG;

@@ -71,18 +71,23 @@ ag_guard_host_subject(const struct ag_config *cfg, const char *rhost, char *out,
 	return 0;
 }
 
-/* root (uid 0, under any name) is exempt unless even_deny_root. */
-static int
-is_exempt(const struct ag_config *cfg, const struct ag_guard_req *req)
+int
+ag_guard_account_exempt(const struct ag_config *cfg, const char *user)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
-	if (!req->system_account || cfg->even_deny_root)
+	if (cfg->even_deny_root)
 		return 0;
-	if (getpwnam_r(req->user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return 0;
 	return pw.pw_uid == 0;
+}
+
+static int
+is_exempt(const struct ag_config *cfg, const struct ag_guard_req *req)
+{
+	return req->system_account && ag_guard_account_exempt(cfg, req->user);
 }
 
 struct subjects {
@@ -203,6 +208,17 @@ ag_guard_begin(struct ag_guard *g, const struct ag_guard_req *req, struct ag_gua
 	r = ag_store_reserve_attempt(g->store, s.ref, s.n, ag_clock_now(), &res->attempt, dec);
 	if (r != 0)
 		return r;
+	for (size_t i = 0; i < s.n; i++) {
+		struct ag_logline l;
+
+		if (!dec[i].lock_expired)
+			continue;
+		ag_logline_init(&l, "unlock");
+		ag_logline_str(&l, "scope", scope_name(s.ref[i].kind));
+		line_subject(&l, req, &s);
+		ag_logline_str(&l, "reason", "expired");
+		ag_log_emit(&g->log, LOG_INFO, &l);
+	}
 	take_refusal(res, &s, dec);
 	if (!res->allowed) {
 		log_refusal(g, "auth_refused", req, &s, res);

@@ -71,6 +71,10 @@ int ag_guard_account_check(struct ag_guard *g, const struct ag_guard_req *req,
 int ag_guard_host_subject(const struct ag_config *cfg, const char *rhost, char *out,
                           size_t outsize);
 
+/* Returns 1 when user is a login account with uid 0 (root under any name)
+ * and even_deny_root is off: counted, never refused. */
+int ag_guard_account_exempt(const struct ag_config *cfg, const char *user);
+
 /* The limits that apply to an account or host subject. */
 void ag_guard_limits(const struct ag_config *cfg, enum ag_subject_kind kind, int exempt,
                      struct ag_limits *lim);

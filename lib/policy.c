@@ -9,7 +9,7 @@ ag_policy_delay(const struct ag_limits *lim, int64_t n)
 
 	if (n <= 0 || lim->delay_base <= 0)
 		return 0;
-	if (n - 1 >= 40)
+	if (n - 1 >= 40 || lim->delay_base > (lim->delay_max >> (n - 1)))
 		return lim->delay_max;
 	d = lim->delay_base << (n - 1);
 	return d > lim->delay_max ? lim->delay_max : d;
@@ -22,6 +22,7 @@ ag_policy_decide(const struct ag_limits *lim, const struct ag_subject_state *st,
 	int64_t n, last, nb;
 
 	out->verdict = AG_ALLOW;
+	out->lock_expired = 0;
 	out->retry_after = 0;
 	out->locked_until = st->locked_until > now ? st->locked_until : 0;
 	out->failures = st->failures;

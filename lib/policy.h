@@ -42,6 +42,7 @@ struct ag_decision {
 	int64_t retry_after;  /* seconds until an attempt may succeed; -1: never by itself */
 	int64_t locked_until; /* as in the state, or derived from the window */
 	int64_t failures;     /* failures counted in the window */
+	int lock_expired;     /* set by the store: a lock ran out just now */
 };
 
 /* Seconds a subject must wait after its n-th consecutive failure:

@@ -256,6 +256,28 @@ read_header(struct ag_store *st, int *version, int *appid)
 	return 0;
 }
 
+/* A file without our header may be initialised only when it holds nothing:
+ * never take over another program's database. */
+static int
+check_empty(struct ag_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, n = -1;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (n < 0)
+		return fail(st, rc, "read schema");
+	if (n > 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+		         "%s: not an authguard state file (it holds other tables)", st->path);
+		return AG_ERR_CORRUPT;
+	}
+	return 0;
+}
+
 static int
 migrate(struct ag_store *st, int from)
 {
@@ -364,6 +386,8 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 		r = AG_ERR_CORRUPT;
 		goto report;
 	}
+	if (version == 0 && appid == 0 && (r = check_empty(st)) != 0)
+		goto report;
 	if (appid != AG_APPLICATION_ID && !(version == 0 && appid == 0)) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s: not an authguard state file",
 		         st->path);
@@ -663,11 +687,16 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	for (i = 0; i < n; i++) {
 		const struct ag_limits *lim = &subj[i].limits;
 
-		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &ids[i], &locked[i])) != 0 ||
-		    (r = refresh_subject(st, &subj[i], ids[i], &locked[i], now)) != 0 ||
+		int64_t was_locked;
+
+		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &ids[i], &locked[i])) != 0)
+			goto out;
+		was_locked = locked[i];
+		if ((r = refresh_subject(st, &subj[i], ids[i], &locked[i], now)) != 0 ||
 		    (r = load_state(st, ids[i], locked[i], lim->window, now, &state)) != 0)
 			goto out;
 		ag_policy_decide(lim, &state, now, &dec[i]);
+		dec[i].lock_expired = was_locked != 0 && locked[i] == 0;
 		if (dec[i].verdict != AG_ALLOW)
 			allowed = 0;
 	}
@@ -788,12 +817,16 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 		if (subj[i].kind == AG_SUBJECT_ACCOUNT) {
 			/* Report what is being reset (this attempt aside), then
 			 * forget the account entirely: nothing is left to keep. */
+			int64_t this_attempt;
+
+			if ((r = resolve_attempt(st, ids[i], attempt, &this_attempt)) != 0)
+				goto out;
 			if ((s = stmt(st, S_FAIL_COUNT_OTHER)) == NULL) {
 				r = fail(st, sqlite3_errcode(st->db), "prepare");
 				goto out;
 			}
 			sqlite3_bind_int64(s, 1, ids[i]);
-			sqlite3_bind_int64(s, 2, attempt);
+			sqlite3_bind_int64(s, 2, this_attempt);
 			if (sqlite3_step(s) == SQLITE_ROW)
 				dec[i].failures = sqlite3_column_int64(s, 0);
 			sqlite3_reset(s);
@@ -832,7 +865,7 @@ ag_store_peek(struct ag_store *st, const struct ag_subject_ref *subj, int64_t no
 	if ((r = subject_get(st, subj, 0, 0, &id, &locked)) != 0)
 		return r;
 	if (locked != 0 && locked <= now)
-		locked = 0; /* expired: the next write clears it */
+		id = locked = 0; /* expired: the next write clears it and its failures */
 	if ((r = load_state(st, id, locked, subj->limits.window, now, &state)) != 0)
 		return r;
 	ag_policy_decide(&subj->limits, &state, now, dec);
@@ -850,8 +883,11 @@ fill_info(struct ag_store *st, int64_t id, enum ag_subject_kind kind, const char
 	memset(info, 0, sizeof(*info));
 	info->kind = kind;
 	ag_strlcpy(info->name, name, sizeof(info->name));
-	if (locked != 0 && locked <= now)
-		locked = 0;
+	if (locked != 0 && locked <= now) {
+		/* The lock ran out: its failures go with it at the next write. */
+		info->state.locked_until = 0;
+		return 0;
+	}
 	if ((r = load_state(st, id, locked, window, now, &info->state)) != 0)
 		return r;
 	if ((s = stmt(st, S_FAIL_LAST_SOURCE)) == NULL)

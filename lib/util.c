@@ -168,17 +168,18 @@ ag_format_wait(char *dst, size_t dstsize, int64_t seconds)
 
 	if (seconds < 0)
 		seconds = 0;
+	/* Rounded up, without adding to seconds (it may be INT64_MAX). */
 	if (seconds < 120) {
 		n = seconds;
 		unit = "second";
 	} else if (seconds < 2 * 3600) {
-		n = (seconds + 59) / 60;
+		n = seconds / 60 + (seconds % 60 != 0);
 		unit = "minute";
 	} else if (seconds < 2 * 86400) {
-		n = (seconds + 3599) / 3600;
+		n = seconds / 3600 + (seconds % 3600 != 0);
 		unit = "hour";
 	} else {
-		n = (seconds + 86399) / 86400;
+		n = seconds / 86400 + (seconds % 86400 != 0);
 		unit = "day";
 	}
 	snprintf(dst, dstsize, "%lld %s%s", (long long)n, unit, n == 1 ? "" : "s");

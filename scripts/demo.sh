@@ -55,6 +55,7 @@ auth     requisite               $MOD preauth conf=$T/authguard.conf nodelay
 auth     [success=1 default=bad] pam_exec.so expose_authtok quiet $T/check-password
 auth     [default=die]           $MOD authfail conf=$T/authguard.conf nodelay
 auth     sufficient              $MOD authsucc conf=$T/authguard.conf nodelay
+auth     requisite               pam_deny.so
 account  required                $MOD conf=$T/authguard.conf
 STACK
 

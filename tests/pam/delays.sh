@@ -79,4 +79,19 @@ AG_NOW=$((AG_T0 + 5001))
 AG_RHOST=203.0.113.50
 ag_attempt "erin from 203.0.113.50 after 1 s: accepted" erin "$AG_RIGHT" 0 1
 
+ag_say "delay_base 2, delay_max 5: 2, 4, 5, 5"
+ag_setup delays25 "delay_base = 2" "delay_max = 5"
+AG_RHOST=192.0.2.22
+t=$((AG_T0 + 10000))
+recorded=()
+for d in 2 4 5 5; do
+	AG_NOW=$t
+	ag_attempt "wrong password after the previous delay: checked" frank "$AG_WRONG" 1 1
+	recorded+=("$(ag_log_last | sed -n 's/.*event=auth_fail .* delay=\([0-9]*\).*/\1/p')")
+	AG_NOW=$((t + d - 1))
+	ag_attempt "1 s before the $d s delay ends: refused" frank "$AG_WRONG" 1 0
+	t=$((t + d))
+done
+ag_expect_eq "delays recorded" "2 4 5 5" "${recorded[*]}"
+
 ag_done

@@ -10,16 +10,19 @@ ag_init
 ag_setup host "deny = 10" "host_deny = 20" "delay_base = 0"
 
 # fail_from HOST FIRST LAST PREFIX: one wrong password each for the accounts
-# PREFIX<FIRST>..PREFIX<LAST> from HOST; counts how many reached the check.
+# PREFIX<FIRST>..PREFIX<LAST> from HOST; sets checked to how many reached
+# the password check.
 fail_from() {
-	local i before
+	local i before mark
 	AG_RHOST=$1
 	before=$(ag_count)
+	mark=$(ag_log_lines)
 	for i in $(seq -w "$2" "$3"); do
 		ag_pam "$4$i" "$AG_WRONG"
 		[ "$AG_RC" = 1 ] || ag_fail "wrong password for $4$i from $1 exits 1" "got $AG_RC: $AG_OUT"
 	done
 	checked=$(($(ag_count) - before))
+	AG_LOG_MARK=$mark # ag_expect_log and ag_expect_no_log look at all of them
 }
 
 ag_say "IPv4: 20 accounts, one failure each, from 198.51.100.7"

@@ -202,11 +202,14 @@ ag_init() {
 	# The password check of every stack.  pam_exec hands the token over
 	# NUL-terminated.  Each run appends one short line with one O_APPEND
 	# write (atomic), so the counter's line count is the number of
-	# attempts that reached the password check.
+	# attempts that reached the password check.  An executable
+	# $AG_TMP/hook, when a test writes one, runs first: it stands for
+	# whatever else happens while a password is being checked.
 	cat >"$AG_TMP/check-password.sh" <<-EOF
 	#!/bin/bash
 	IFS= read -r -d '' pw || true
 	echo check >>'$AG_COUNTER'
+	if [ -x '$AG_TMP/hook' ]; then '$AG_TMP/hook' || exit 1; fi
 	[ "\$pw" = '$AG_RIGHT' ]
 	EOF
 	chmod 755 "$AG_TMP/check-password.sh"
@@ -279,12 +282,15 @@ ag_setup() {
 
 # ------------------------------------------------------------- running
 
+# ag_preload [pam]: sets ag_preload to the LD_PRELOAD list (the sanitizer
+# runtime first, pam_wrapper last).  No subshell: helpers run thousands of
+# times in concurrency.sh.
 ag_preload() {
-	local p=$AG_CAPTURE
-	[ -n "$AG_PRELOAD_TEST" ] && p=$AG_PRELOAD_TEST:$p
-	[ -n "$AG_PRELOAD_EXTRA" ] && p=$AG_PRELOAD_EXTRA:$p
-	[ "${1:-}" = pam ] && p=$p:$PAM_WRAPPER_LIB
-	printf '%s' "$p"
+	ag_preload=$AG_CAPTURE
+	[ -n "$AG_PRELOAD_TEST" ] && ag_preload=$AG_PRELOAD_TEST:$ag_preload
+	[ -n "$AG_PRELOAD_EXTRA" ] && ag_preload=$AG_PRELOAD_EXTRA:$ag_preload
+	[ "${1:-}" = pam ] && ag_preload=$ag_preload:$PAM_WRAPPER_LIB
+	return 0
 }
 
 ag_log_lines() {
@@ -328,8 +334,9 @@ ag_pamtester_run() {
 		shift
 	done
 	shift
+	ag_preload pam
 	timeout 20 ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
-		LD_PRELOAD="$(ag_preload pam)" PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
+		LD_PRELOAD="$ag_preload" PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
 		PAM_WRAPPER_SERVICE_DIR="$AG_TMP/svc" AG_SYSLOG_FILE="$AG_LOG" \
 		AUTHGUARD_TEST_TIME="$AG_NOW" ${AG_ENV[@]+"${AG_ENV[@]}"} \
 		pamtester ${item[@]+"${item[@]}"} "$AG_SVC" "$user" "$@" 2>&1
@@ -367,7 +374,8 @@ ag_attempt() {
 ag_helper() {
 	local bin=$1
 	shift
-	${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env LD_PRELOAD="$(ag_preload)" \
+	ag_preload
+	${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env LD_PRELOAD="$ag_preload" \
 		AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
 		${AG_ENV[@]+"${AG_ENV[@]}"} "$bin" --conf "$AG_CONF" "$@"
 }

@@ -85,6 +85,92 @@ ag_run_ctl unlock $user
 ag_expect_log "unlocking an account without state logs had_state=0" \
 	"event=admin_unlock scope=account user=$user .*had_state=0"
 
+ag_say "only failures within fail_window (15 minutes) count"
+AG_NOW=$((AG_T0 + 20000))
+for i in 1 2 3 4 5 6 7 8 9; do
+	ag_pam wendy "$AG_WRONG"
+	ag_pam walt "$AG_WRONG"
+done
+AG_NOW=$((AG_T0 + 20000 + 899))
+ag_attempt "walt: 10th failure 899 s after the first nine" walt "$AG_WRONG" 1 1
+ag_expect_log "walt is locked (all ten inside the window)" 'event=lock scope=account user=walt '
+AG_NOW=$((AG_T0 + 20000 + 900))
+ag_attempt "wendy: 10th failure 900 s after the first nine" wendy "$AG_WRONG" 1 1
+ag_expect_no_log "wendy is not locked (the first nine left the window)" 'event=lock'
+ag_expect_status "wendy: 1 failure in the window" wendy -- failures=1 locked=false
+ag_attempt "wendy: right password accepted" wendy "$AG_RIGHT" 0 1
+
+ag_say "an attempt whose process dies during the password check still counts"
+AG_NOW=$((AG_T0 + 30000))
+cat >"$AG_TMP/hook" <<'EOF'
+#!/bin/bash
+# parent: check-password.sh; grandparent: pamtester
+pt=$(awk '{ print $4 }' "/proc/$PPID/stat")
+echo "$pt" >"${0%/*}/killed.pid"
+kill -KILL "$pt"
+sleep 5 # never reached
+EOF
+chmod 755 "$AG_TMP/hook"
+{ ag_attempt "kurt: pamtester killed during the password check" kurt "$AG_RIGHT" 137 1; } 2>/dev/null
+rm -f "$AG_TMP/hook"
+# The killed pamtester could not remove its pam_wrapper directory.
+for d in /tmp/pam.?; do
+	if [ -f "$d/pid" ] && [ "$(cat "$d/pid")" = "$(cat "$AG_TMP/killed.pid")" ]; then
+		rm -rf "$d"
+	fi
+done
+ag_expect_no_log "nothing settled for kurt" 'user=kurt'
+ag_expect_status "status: kurt has 1 failure, still pending" kurt -- failures=1 pending=1 locked=false
+for i in 1 2 3 4 5 6 7 8; do
+	ag_pam kurt "$AG_WRONG"
+done
+ag_expect_status "8 wrong passwords later: 9 failures" kurt -- failures=9 locked=false
+ag_attempt "kurt: the 9th wrong password is the 10th failure" kurt "$AG_WRONG" 1 1
+ag_expect_log "kurt is locked" 'event=lock scope=account user=kurt .*failures=10'
+
+ag_say "locked while the password was being checked: the right password is refused"
+# The hook runs inside the password check of the next attempt: ten failures
+# for the same account arrive through the web guard meanwhile.
+AG_NOW=$((AG_T0 + 40000))
+cat >"$AG_TMP/hook" <<EOF
+#!/bin/bash
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	AUTHGUARD_TEST_TIME=$AG_NOW '$AG_TOKEN_BIN' --conf '$AG_CONF' guard failure \\
+		--subject dora --ip 203.0.113.9 >/dev/null 2>&1 || exit 1
+done
+EOF
+chmod 755 "$AG_TMP/hook"
+ag_attempt "dora: right password checked, then refused (locked meanwhile)" dora "$AG_RIGHT" 1 1
+rm -f "$AG_TMP/hook"
+ag_expect_log "authsucc logs auth_refused reason=locked" \
+	'pam_authguard\(lockout:auth\): event=auth_refused user=dora .*reason=locked scope=account'
+ag_expect_no_log "no success_reset for dora" 'event=success_reset'
+ag_expect_out "the user is told the account is locked" 'Account locked due to failed logins'
+ag_expect_status "dora stays locked" dora -- locked=true
+
+ag_say "lock_time = 0: locked until an administrator unlocks"
+ag_setup lockout-forever "delay_base = 0" "lock_time = 0"
+AG_NOW=$((AG_T0 + 50000))
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ag_pam gus "$AG_WRONG"
+done
+ag_expect_log "the lock is logged with until=-1" 'event=lock scope=account user=gus .*failures=10 until=-1'
+ag_expect_out "the user is told the account is locked" 'Too many failed logins; access locked\.'
+ag_attempt "right password refused" gus "$AG_RIGHT" 1 0
+ag_expect_out "the user is told to contact the administrator" 'Account locked; contact your administrator\.'
+ag_expect_log "refusal logged with retry_after=-1" 'event=auth_refused user=gus .*reason=locked scope=account failures=10 retry_after=-1'
+ag_expect_status "status: locked_until never, retry_after -1" gus -- \
+	locked=true locked_until=never retry_after=-1
+ag_run_token guard check --subject gus
+ag_expect_eq "the web guard refuses too (exit 1)" 1 "$AG_RC"
+ag_expect_eq "with locked_until never and retry_after -1" "never -1" \
+	"$(ag_jget "$AG_JSON" locked_until) $(ag_jget "$AG_JSON" retry_after)"
+AG_NOW=$((AG_T0 + 50000 + 400 * 86400))
+ag_attempt "400 days later: still refused" gus "$AG_RIGHT" 1 0
+ag_attempt "400 days later: account phase still refused" gus - 1 0 acct_mgmt
+ag_run_ctl unlock gus
+ag_attempt "after authguard-ctl unlock: right password accepted" gus "$AG_RIGHT" 0 1
+
 ag_say "with the default delays, moving the clock past each delay also locks at 10"
 ag_setup lockout-delays
 AG_NOW=$((AG_T0 + 10000))

@@ -130,7 +130,7 @@ test_host_normalize(void)
 		int all_clean = 1;
 
 		for (c = 1; c < 256; c++) {
-			char h[4] = { 'x', (char)c, 'y', '\0' };
+			char h[4] = {'x', (char)c, 'y', '\0'};
 
 			r = ag_host_normalize(h, 64, out, sizeof(out), &is_ip, &ip);
 			if (r != 0 || !clean_token(out)) {
@@ -156,7 +156,8 @@ check_cidr_bad(const char *s)
 	struct ag_cidr c;
 
 	memset(&c, 0x5a, sizeof(c));
-	is_int(ag_cidr_parse(s, &c), AG_ERR_INVAL, "cidr \"%s\" rejected", s != NULL ? s : "(null)");
+	is_int(ag_cidr_parse(s, &c), AG_ERR_INVAL, "cidr \"%s\" rejected",
+	       s != NULL ? s : "(null)");
 	ok(c.family == 0x5a5a5a5a, "cidr \"%s\": output untouched", s != NULL ? s : "(null)");
 }
 
@@ -173,25 +174,28 @@ contains(const char *net, const char *addr)
 static void
 test_cidr(void)
 {
-	static const unsigned char v6net[16] = { 0x20, 0x01, 0x0d, 0xb8 };
-	static const unsigned char v4net[4] = { 10, 0, 0, 0 };
+	static const unsigned char v6net[16] = {0x20, 0x01, 0x0d, 0xb8};
+	static const unsigned char v4net[4] = {10, 0, 0, 0};
 	struct ag_cidr c;
 	char longs[200];
 
 	ok(ag_cidr_parse("10.0.0.0/8", &c) == 0 && c.family == AF_INET && c.prefix == 8 &&
-	   memcmp(c.addr, v4net, 4) == 0, "10.0.0.0/8");
+	           memcmp(c.addr, v4net, 4) == 0,
+	   "10.0.0.0/8");
 	ok(ag_cidr_parse("10.0.0.1", &c) == 0 && c.family == AF_INET && c.prefix == 32,
 	   "bare IPv4 is a /32");
 	ok(ag_cidr_parse("10.0.0.0/08", &c) == 0 && c.prefix == 8, "prefix with a leading zero");
 	ok(ag_cidr_parse("0.0.0.0/0", &c) == 0 && c.prefix == 0, "0.0.0.0/0");
 	ok(ag_cidr_parse("192.168.0.0/23", &c) == 0 && c.prefix == 23, "192.168.0.0/23");
 	ok(ag_cidr_parse("2001:db8::/32", &c) == 0 && c.family == AF_INET6 && c.prefix == 32 &&
-	   memcmp(c.addr, v6net, 16) == 0, "2001:db8::/32");
+	           memcmp(c.addr, v6net, 16) == 0,
+	   "2001:db8::/32");
 	ok(ag_cidr_parse("2001:db8::1", &c) == 0 && c.family == AF_INET6 && c.prefix == 128,
 	   "bare IPv6 is a /128");
 	ok(ag_cidr_parse("::/0", &c) == 0 && c.family == AF_INET6 && c.prefix == 0, "::/0");
 	ok(ag_cidr_parse("::ffff:10.0.0.0/104", &c) == 0 && c.family == AF_INET && c.prefix == 8 &&
-	   memcmp(c.addr, v4net, 4) == 0, "::ffff:10.0.0.0/104 is 10.0.0.0/8");
+	           memcmp(c.addr, v4net, 4) == 0,
+	   "::ffff:10.0.0.0/104 is 10.0.0.0/8");
 	ok(ag_cidr_parse("::ffff:10.0.0.1", &c) == 0 && c.family == AF_INET && c.prefix == 32,
 	   "bare mapped address is an IPv4 /32");
 	ok(ag_cidr_parse("::ffff:0.0.0.0/96", &c) == 0 && c.family == AF_INET && c.prefix == 0,
@@ -255,7 +259,8 @@ test_cidr(void)
 	is_int(contains("2001:db8::/32", "2001:db9::1"), 0, "/32 excludes 2001:db9::1");
 	is_int(contains("2001:db8::/33", "2001:db8:8000::1"), 0, "/33 excludes the upper half");
 	is_int(contains("2001:db8::/33", "2001:db8:7fff::1"), 1, "/33 contains the lower half");
-	is_int(contains("2001:db8::/32", "32.1.13.184"), 0, "IPv6 net excludes IPv4 with the same bytes");
+	is_int(contains("2001:db8::/32", "32.1.13.184"), 0,
+	       "IPv6 net excludes IPv4 with the same bytes");
 
 	/* normalised hosts work with contains */
 	{
@@ -264,10 +269,12 @@ test_cidr(void)
 		int is_ip;
 
 		ok(ag_cidr_parse("2001:db8:1::/48", &net) == 0 &&
-		   ag_host_normalize("2001:db8:1:2:3:4:5:6", 64, out, sizeof(out), &is_ip, &ip) == 0 &&
-		   ag_cidr_contains(&net, &ip) == 1, "normalised IPv6 host inside an allow-list /48");
+		           ag_host_normalize("2001:db8:1:2:3:4:5:6", 64, out, sizeof(out), &is_ip,
+		                             &ip) == 0 &&
+		           ag_cidr_contains(&net, &ip) == 1,
+		   "normalised IPv6 host inside an allow-list /48");
 		ok(ag_cidr_parse("2001:db8:1:2:3:4:5:6/128", &net) == 0 &&
-		   ag_cidr_contains(&net, &ip) == 1,
+		           ag_cidr_contains(&net, &ip) == 1,
 		   "normalised IPv6 host matches its own /128 (ip keeps host bits)");
 	}
 }

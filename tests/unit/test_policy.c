@@ -64,13 +64,13 @@ decide(const struct ag_limits *lim, const struct ag_subject_state *st, int64_t n
 static void
 test_delay(void)
 {
-	static const int64_t want[] = { 0, 1, 2, 4, 8, 16, 16, 16, 16 };
+	static const int64_t want[] = {0, 1, 2, 4, 8, 16, 16, 16, 16};
 	struct ag_limits lim = account_limits();
 	int64_t n;
 
 	for (n = 0; n < (int64_t)AG_ARRAY_SIZE(want); n++)
-		is_int(ag_policy_delay(&lim, n), want[n], "delay after failure %lld (base 1, max 16)",
-		       (long long)n);
+		is_int(ag_policy_delay(&lim, n), want[n],
+		       "delay after failure %lld (base 1, max 16)", (long long)n);
 	is_int(ag_policy_delay(&lim, -1), 0, "delay for n = -1 is 0");
 	is_int(ag_policy_delay(&lim, INT64_MIN), 0, "delay for n = INT64_MIN is 0");
 	for (n = 30; n <= 70; n++)
@@ -105,7 +105,8 @@ test_delay(void)
 	lim.delay_base = INT64_C(1) << 40;
 	lim.delay_max = INT64_C(1) << 50;
 	is_int(ag_policy_delay(&lim, 11), INT64_C(1) << 50, "base 2^40, n = 11: cap");
-	is_int(ag_policy_delay(&lim, 40), INT64_C(1) << 50, "base 2^40, n = 40: cap (no wrap to 0)");
+	is_int(ag_policy_delay(&lim, 40), INT64_C(1) << 50,
+	       "base 2^40, n = 40: cap (no wrap to 0)");
 }
 
 static void
@@ -279,7 +280,8 @@ test_lock_after_failure(void)
 
 	lim = account_limits();
 	lim.deny = 1;
-	is_int(ag_policy_lock_after_failure(&lim, 1, NOW), NOW + 3600, "deny 1: first failure locks");
+	is_int(ag_policy_lock_after_failure(&lim, 1, NOW), NOW + 3600,
+	       "deny 1: first failure locks");
 	lim.deny = 0;
 	is_int(ag_policy_lock_after_failure(&lim, 1000, NOW), 0, "deny 0: never locks");
 	lim = account_limits();

@@ -24,8 +24,8 @@ check_int64(const char *s, int64_t min, int64_t max, int want_rc, int64_t want)
 	int64_t v = UNTOUCHED;
 	int r = ag_parse_int64(s, min, max, &v);
 
-	is_int(r, want_rc, "ag_parse_int64(\"%s\", %lld, %lld) returns %d", s != NULL ? s : "(null)",
-	       (long long)min, (long long)max, want_rc);
+	is_int(r, want_rc, "ag_parse_int64(\"%s\", %lld, %lld) returns %d",
+	       s != NULL ? s : "(null)", (long long)min, (long long)max, want_rc);
 	if (want_rc == 0)
 		is_int(v, want, "ag_parse_int64(\"%s\") = %lld", s, (long long)want);
 	else
@@ -109,8 +109,8 @@ check_duration(const char *s, int64_t min, int64_t max, int want_rc, int64_t wan
 		is_int(v, want, "ag_parse_duration(\"%s\") = %lld", s, (long long)want);
 	} else {
 		ok(r == want_rc || (want_rc == -100 && r != 0),
-		   "ag_parse_duration(\"%s\", %lld, %lld) is rejected (%d)", s != NULL ? s : "(null)",
-		   (long long)min, (long long)max, r);
+		   "ag_parse_duration(\"%s\", %lld, %lld) is rejected (%d)",
+		   s != NULL ? s : "(null)", (long long)min, (long long)max, r);
 		is_int(v, UNTOUCHED, "ag_parse_duration(\"%s\") leaves *out untouched",
 		       s != NULL ? s : "(null)");
 	}
@@ -167,10 +167,10 @@ test_parse_duration(void)
 static void
 test_parse_bool(void)
 {
-	static const char *const yes[] = { "yes", "YES", "Yes", "true", "TRUE", "on", "On", "1" };
-	static const char *const no[] = { "no", "NO", "false", "False", "off", "OFF", "0" };
-	static const char *const bad[] = { "", "y", "n", "yes ", " yes", "2", "-1", "01",
-	                                   "enable", "yes\n", "nope", "truefalse" };
+	static const char *const yes[] = {"yes", "YES", "Yes", "true", "TRUE", "on", "On", "1"};
+	static const char *const no[] = {"no", "NO", "false", "False", "off", "OFF", "0"};
+	static const char *const bad[] = {"",   "y",  "n",      "yes ",  " yes", "2",
+	                                  "-1", "01", "enable", "yes\n", "nope", "truefalse"};
 	size_t i;
 	int b;
 
@@ -332,27 +332,27 @@ test_format_wait(void)
 		int64_t secs;
 		const char *want;
 	} cases[] = {
-		{ 0, "0 seconds" },
-		{ 1, "1 second" },
-		{ 16, "16 seconds" },
-		{ 119, "119 seconds" },
-		{ 120, "2 minutes" },
-		{ 121, "3 minutes" },
-		{ 3419, "57 minutes" },
-		{ 3420, "57 minutes" },
-		{ 3600, "60 minutes" },
-		{ 7199, "120 minutes" },
-		{ 7200, "2 hours" },
-		{ 86400, "24 hours" },
-		{ 172799, "48 hours" },
-		{ 172800, "2 days" },
-		{ 31536000, "365 days" },
-		{ -1, "0 seconds" },
-		{ -1000000, "0 seconds" },
-		{ INT64_MIN, "0 seconds" },
+		{0, "0 seconds"},
+		{1, "1 second"},
+		{16, "16 seconds"},
+		{119, "119 seconds"},
+		{120, "2 minutes"},
+		{121, "3 minutes"},
+		{3419, "57 minutes"},
+		{3420, "57 minutes"},
+		{3600, "60 minutes"},
+		{7199, "120 minutes"},
+		{7200, "2 hours"},
+		{86400, "24 hours"},
+		{172799, "48 hours"},
+		{172800, "2 days"},
+		{31536000, "365 days"},
+		{-1, "0 seconds"},
+		{-1000000, "0 seconds"},
+		{INT64_MIN, "0 seconds"},
 		/* ceil(INT64_MAX / 86400): must not overflow while rounding up */
-		{ INT64_MAX, "106751991167301 days" },
-		{ INT64_MAX - 3599, "106751991167301 days" },
+		{INT64_MAX, "106751991167301 days"},
+		{INT64_MAX - 3599, "106751991167301 days"},
 	};
 	char buf[64];
 	size_t i;
@@ -385,7 +385,8 @@ test_small_modules(void)
 	ag_logline_str(&l, "user", "alice\nevent=auth_ok user=root");
 	ag_logline_int(&l, "failures", 3);
 	ag_logline_str(&l, "rhost", NULL);
-	is_str(l.buf, "event=auth_fail user=alice\\x0aevent\\x3dauth_ok\\x20user\\x3droot failures=3",
+	is_str(l.buf,
+	       "event=auth_fail user=alice\\x0aevent\\x3dauth_ok\\x20user\\x3droot failures=3",
 	       "log line: a hostile value cannot add a line or a field");
 	is_int(l.len, strlen(l.buf), "log line: len matches");
 
@@ -393,7 +394,8 @@ test_small_modules(void)
 	long_value[sizeof(long_value) - 1] = '\0';
 	ag_logline_init(&l, "x");
 	ag_logline_str(&l, "user", long_value);
-	is_int(strlen(l.buf), strlen("event=x user=") + 128 + 3, "log value cut at 128 bytes + \"...\"");
+	is_int(strlen(l.buf), strlen("event=x user=") + 128 + 3,
+	       "log value cut at 128 bytes + \"...\"");
 
 	ag_logline_init(&l, "x");
 	for (e = 0; e < 20; e++)

@@ -1,0 +1,24 @@
+#!/bin/bash
+# The module exports exactly its PAM entry points: nothing of lib/ (or of
+# SQLite's symbols) can clash with another module loaded into the same
+# process.  Also dlopen()s it the way libpam does, to prove it links.
+set -euo pipefail
+mod=$top_builddir/pam_authguard/.libs/pam_authguard.so
+[ -f "$mod" ] || { echo "module not built: $mod"; exit 1; }
+
+want=$'pam_sm_acct_mgmt\npam_sm_authenticate\npam_sm_setcred'
+got=$(nm -D --defined-only "$mod" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort)
+if [ "$got" != "$want" ]; then
+	echo "FAIL: exported symbols differ"
+	diff <(echo "$want") <(echo "$got") || true
+	exit 1
+fi
+echo "ok - exports exactly: $(echo "$got" | tr '\n' ' ')"
+
+python3 - "$mod" <<'PY'
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_LOCAL)
+for name in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt"):
+    getattr(lib, name)
+print("ok - dlopen(RTLD_NOW) resolves every symbol")
+PY

@@ -306,7 +306,7 @@ test_guessing(void)
 	for (j = 0; j < 3; j++)
 		ag_strlcpy(valid[j], code_at(key, s - 1 + j, 6), sizeof(valid[j]));
 	for (i = 0; i < 2000; i++) {
-		snprintf(guess, sizeof(guess), "%06d", i);
+		snprintf(guess, sizeof(guess), "%06u", (unsigned)i % 1000000u);
 		for (hit = 0, j = 0; j < 3; j++)
 			hit |= strcmp(guess, valid[j]) == 0;
 		expected += hit;

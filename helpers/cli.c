@@ -58,16 +58,15 @@ cli_exit_for(int err)
 void
 cli_load_config(struct ag_config *cfg, const char *path)
 {
+	const char *file = path != NULL ? path : ag_config_default_path();
 	char err[AG_ERRBUF];
 	int r;
 
 	ag_config_defaults(cfg);
-	r = ag_config_load_file(cfg, path != NULL ? path : ag_config_default_path(),
-	                        path == NULL, err);
-	if (r == 0)
-		r = ag_config_validate(cfg, err);
-	if (r != 0)
+	if ((r = ag_config_load_file(cfg, file, path == NULL, err)) != 0)
 		cli_die(CLI_USAGE, "%s", err);
+	if ((r = ag_config_validate(cfg, err)) != 0)
+		cli_die(CLI_USAGE, "%s: %s", file, err);
 }
 
 void

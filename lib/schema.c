@@ -38,6 +38,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX failure_subject ON failure (subject_id, at);",
 };
 
+const char *const ag_schema_tables[] = { "subject", "failure", NULL };
+
 int
 ag_schema_latest(void)
 {

@@ -10,6 +10,10 @@
 /* Number of the newest schema this build knows. */
 int ag_schema_latest(void);
 
+/* NULL-terminated names of the tables the latest schema has: a file that
+ * lacks one was damaged and must not be used. */
+extern const char *const ag_schema_tables[];
+
 /* Migrates db from version `from` to the latest, inside the caller's
  * transaction.  Returns a SQLite result code; *errp receives SQLite's
  * message (free with sqlite3_free) on failure. */

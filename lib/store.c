@@ -65,6 +65,9 @@ static const char *const stmt_sql[S_COUNT] = {
 
 struct ag_store {
 	sqlite3 *db;
+	int64_t busy_timeout_ms;
+	int64_t busy_since_ns;   /* when the current wait started */
+	uint32_t jitter;         /* per-process state for the retry jitter */
 	sqlite3_stmt *stmt[S_COUNT];
 	char path[PATH_MAX];
 	char errmsg[AG_ERRBUF];
@@ -77,6 +80,38 @@ struct ag_store {
 
 /* WAL pages after which a commit checkpoints (SQLite's default is 1000). */
 #define WAL_CHECKPOINT_PAGES 64
+
+static int64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Waits for the write lock in short, jittered naps up to busy_timeout.
+ * SQLite's own handler backs off to 100 ms naps, so under a burst of
+ * writers (a password spray, many web workers) a waiter can keep losing
+ * the lock to newcomers until it times out; short naps keep the wait
+ * close to first come, first served. */
+static int
+busy_handler(void *ctx, int count)
+{
+	struct ag_store *st = ctx;
+	struct timespec nap;
+	int64_t now = monotonic_ns();
+
+	if (count == 0)
+		st->busy_since_ns = now;
+	if (now - st->busy_since_ns >= st->busy_timeout_ms * 1000000)
+		return 0;
+	st->jitter = st->jitter * 1103515245u + 12345u;
+	nap.tv_sec = 0;
+	nap.tv_nsec = 200000 + (long)((st->jitter >> 8) % 1000000); /* 0.2 to 1.2 ms */
+	nanosleep(&nap, NULL);
+	return 1;
+}
 
 static int
 map_rc(int rc)
@@ -256,6 +291,36 @@ read_header(struct ag_store *st, int *version, int *appid)
 	return 0;
 }
 
+/* Every table of the schema must be there: a damaged file fails here, at
+ * open, rather than passing a check that happens not to touch the missing
+ * table. */
+static int
+check_tables(struct ag_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, i, r = 0;
+
+	rc = sqlite3_prepare_v2(st->db,
+	                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	                        -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "read schema");
+	for (i = 0; ag_schema_tables[i] != NULL && r == 0; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, ag_schema_tables[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE) {
+			snprintf(st->errmsg, sizeof(st->errmsg), "%s: damaged: table %s is missing",
+			         st->path, ag_schema_tables[i]);
+			r = AG_ERR_CORRUPT;
+		} else if (rc != SQLITE_ROW) {
+			r = fail(st, rc, "read schema");
+		}
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
 /* A file without our header may be initialised only when it holds nothing:
  * never take over another program's database. */
 static int
@@ -365,7 +430,9 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, (int)cfg->busy_timeout_ms);
+	st->busy_timeout_ms = cfg->busy_timeout_ms;
+	st->jitter = (uint32_t)getpid() ^ (uint32_t)monotonic_ns();
+	sqlite3_busy_handler(st->db, busy_handler, st);
 	/* A small auto-checkpoint keeps the WAL short: the first process to
 	 * open the file after the last one closed replays every WAL frame, so
 	 * a long WAL would slow every login down. */
@@ -413,6 +480,8 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 		}
 		version = ag_schema_latest();
 	}
+	if ((r = check_tables(st)) != 0)
+		goto report;
 	st->file_version = version;
 	*storep = st;
 	st = NULL;

@@ -98,6 +98,7 @@ static int
 load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 {
 	const char *conf = ag_config_default_path();
+	char why[AG_ERRBUF];
 	int i, r, explicit_conf = 0;
 
 	ag_config_defaults(&m->cfg);
@@ -124,7 +125,9 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 		else if ((r = ag_config_apply_arg(&m->cfg, argv[i], err)) != 0)
 			return r;
 	}
-	return ag_config_validate(&m->cfg, err);
+	if ((r = ag_config_validate(&m->cfg, why)) != 0)
+		snprintf(err, AG_ERRBUF, "%s (with module arguments): %s", conf, why);
+	return r;
 }
 
 /* Opens the store once per PAM handle: preauth, authfail and authsucc run

@@ -179,6 +179,19 @@ ag_expect_out "authguard-token names file, line and key on stderr" "unknownkey.c
 ag_run_ctl status alice
 ag_expect_eq "authguard-ctl status with the unknown key exits 2" 2 "$AG_RC"
 
+ag_say "a stack that forgot preauth: authsucc refuses"
+cat >"$AG_TMP/svc/nopreauth" <<EOF
+auth     [success=1 default=bad] pam_exec.so expose_authtok quiet $AG_TMP/check-password.sh
+auth     [default=die]           $AG_MODULE authfail conf=$good nodelay
+auth     sufficient              $AG_MODULE authsucc conf=$good nodelay
+auth     required                pam_deny.so
+EOF
+chmod 644 "$AG_TMP/svc/nopreauth"
+AG_SVC=nopreauth
+ag_attempt "no preauth: right password checked, then refused" alice "$AG_RIGHT" 1 1
+ag_expect_log "event=error names the broken stack" \
+	'event=error op=authsucc user=alice: no preauth for this user in this PAM handle'
+
 ag_say "the good configuration still works"
 AG_SVC=conf
 AG_CONF=$good

@@ -87,10 +87,21 @@ AG_RHOST=2001:db8:1:2:ffff:ffff:ffff:ffff
 ag_attempt "newbie from another address in that /64: refused" newbie "$AG_RIGHT" 1 0
 ag_expect_log "logged with host=2001:db8:1:2::/64 scope=host" \
 	"event=auth_refused user=newbie .*host=2001:db8:1:2::/64 .*reason=locked scope=host"
-AG_RHOST=[2001:db8:1:2::c]
+AG_RHOST='[2001:db8:1:2::c]'
 ag_attempt "newbie from [2001:db8:1:2::c] (bracketed): refused" newbie "$AG_RIGHT" 1 0
 AG_RHOST=2001:db8:1:3::a
 ag_attempt "newbie from the next /64 (2001:db8:1:3::a): accepted" newbie "$AG_RIGHT" 0 1
+
+ag_say "authguard-ctl unlock --ip lifts a host lock (IPv6: the whole /64)"
+ag_run_ctl unlock --ip 2001:db8:1:2::77
+ag_expect_eq "unlock --ip exits 0" 0 "$AG_RC"
+ag_expect_eq "unlock --ip reports the normalised host" "host 2001:db8:1:2::/64: unlocked, failures cleared" "$AG_JSON"
+ag_expect_log "event=admin_unlock scope=host host=2001:db8:1:2::/64" \
+	'event=admin_unlock scope=host host=2001:db8:1:2::/64 uid=[0-9]+ had_state=1'
+AG_RHOST=2001:db8:1:2::a
+ag_attempt "newbie from 2001:db8:1:2::a after the unlock: accepted" newbie "$AG_RIGHT" 0 1
+ag_run_ctl unlock --ip not-an-address
+ag_expect_eq "unlock --ip with a non-address: usage error (2)" 2 "$AG_RC"
 
 ag_say "host_allow exempts a network from host counting"
 ag_setup allow "deny = 10" "host_deny = 20" "delay_base = 0" \

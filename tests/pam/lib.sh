@@ -174,6 +174,10 @@ ag_init() {
 	[ -x "$AG_TOKEN_BIN" ] || ag_bail "helper not built: $AG_TOKEN_BIN (run make)"
 	[ -f "$AG_CAPTURE" ] ||
 		ag_bail "syslog capture not built: $AG_CAPTURE (make check builds it)"
+	if [ -f "$top_builddir/autoconf.h" ] &&
+		! grep -q '^#define AG_TEST_CLOCK 1' "$top_builddir/autoconf.h"; then
+		ag_bail "these tests move the clock: configure with --enable-test-clock"
+	fi
 	command -v timeout >/dev/null 2>&1 || ag_bail "timeout (coreutils) not found"
 	ag_python -c 'import json' 2>/dev/null || ag_bail "python3 with json is required"
 
@@ -335,11 +339,45 @@ ag_pamtester_run() {
 	done
 	shift
 	ag_preload pam
-	timeout 20 ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
+	${ag_pwrap_shared[@]+"${ag_pwrap_shared[@]}"} \
+		timeout 20 ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
 		LD_PRELOAD="$ag_preload" PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
 		PAM_WRAPPER_SERVICE_DIR="$AG_TMP/svc" AG_SYSLOG_FILE="$AG_LOG" \
 		AUTHGUARD_TEST_TIME="$AG_NOW" ${AG_ENV[@]+"${AG_ENV[@]}"} \
 		pamtester ${item[@]+"${item[@]}"} "$AG_SVC" "$user" "$@" 2>&1
+}
+
+# pam_wrapper 1.1.4 picks its /tmp/pam.X directory with a check-then-mkdir:
+# processes that start at the same instant can end up sharing one, and the
+# first to exit removes it under the other.  A burst of simultaneous
+# pamtesters (concurrency.sh) would disturb the pamtester of any other test
+# script running beside it (make -j).  So every pamtester run holds a
+# shared flock on /tmp itself -- the directory whose pam.X names are
+# contended, so no lock file is left behind -- and a burst holds it
+# exclusively while its processes run (ag_pwrap_exclusive).
+ag_pwrap_shared=()
+if command -v flock >/dev/null 2>&1 && [ -d /tmp ] && [ -r /tmp ]; then
+	ag_pwrap_shared=(flock -s /tmp)
+fi
+
+# ag_pwrap_exclusive CMD...: runs CMD (a function starting many pamtesters)
+# with the /tmp lock held exclusively; the pamtesters it starts do not take
+# it.
+ag_pwrap_exclusive() {
+	local saved=(${ag_pwrap_shared[@]+"${ag_pwrap_shared[@]}"}) rc
+	if [ ${#saved[@]} -eq 0 ]; then
+		"$@"
+		return
+	fi
+	exec 8</tmp
+	flock -x 8
+	ag_pwrap_shared=()
+	"$@"
+	rc=$?
+	ag_pwrap_shared=("${saved[@]}")
+	flock -u 8
+	exec 8<&-
+	return $rc
 }
 
 # ag_pam USER PASSWORD [OPERATION...]: runs pamtester; sets AG_RC, AG_OUT and

@@ -349,15 +349,15 @@ ag_pamtester_run() {
 
 # pam_wrapper 1.1.4 picks its /tmp/pam.X directory with a check-then-mkdir:
 # processes that start at the same instant can end up sharing one, and the
-# first to exit removes it under the other.  A burst of simultaneous
-# pamtesters (concurrency.sh) would disturb the pamtester of any other test
-# script running beside it (make -j).  So every pamtester run holds a
-# shared flock on /tmp itself -- the directory whose pam.X names are
-# contended, so no lock file is left behind -- and a burst holds it
-# exclusively while its processes run (ag_pwrap_exclusive).
+# first to exit removes it under the other.  Two test scripts running side
+# by side (make -j) could hit that, so every pamtester run holds an
+# exclusive flock on /tmp itself -- the directory whose pam.X names are
+# contended, so no lock file is left behind -- and a burst (concurrency.sh)
+# holds it while its processes run (ag_pwrap_exclusive); only the burst's
+# own processes can then disturb each other, which it accounts for.
 ag_pwrap_shared=()
 if command -v flock >/dev/null 2>&1 && [ -d /tmp ] && [ -r /tmp ]; then
-	ag_pwrap_shared=(flock -s /tmp)
+	ag_pwrap_shared=(flock -x /tmp)
 fi
 
 # ag_pwrap_exclusive CMD...: runs CMD (a function starting many pamtesters)

@@ -15,7 +15,9 @@ if [ "$got" != "$want" ]; then
 fi
 echo "ok - exports exactly: $(echo "$got" | tr '\n' ' ')"
 
-python3 - "$mod" <<'PY'
+# An ASan build needs its runtime loaded first (AG_PRELOAD_EXTRA); the
+# interpreter's own allocations are not ours to leak-check.
+LD_PRELOAD=${AG_PRELOAD_EXTRA:-} ASAN_OPTIONS=detect_leaks=0 python3 - "$mod" <<'PY'
 import ctypes, os, sys
 lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_LOCAL)
 for name in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt"):

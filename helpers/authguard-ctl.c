@@ -28,6 +28,7 @@
 #include "log.h"
 #include "net.h"
 #include "safefile.h"
+#include "secretbox.h"
 #include "store.h"
 #include "util.h"
 
@@ -43,7 +44,9 @@ usage(void)
 	        "usage: authguard-ctl [--conf FILE] COMMAND [ARGS]\n"
 	        "\n"
 	        "commands:\n"
-	        "  init                         create the state directory and file\n"
+	        "  init                         create the state directory and file, and the\n"
+	        "                               secrets key when missing\n"
+	        "  keygen --secrets             create the key that seals TOTP secrets\n"
 	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
 	        "  status [--json] --ip ADDR    the same for a remote host (--host NAME for\n"
 	        "                               hosts tracked by DNS name)\n"
@@ -166,6 +169,8 @@ make_dirs(const char *dir, mode_t mode, gid_t gid)
 		cli_die(CLI_USAGE, "%s %s", buf, reason);
 }
 
+static void make_secrets_key(gid_t gid, int exists_ok);
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -209,6 +214,55 @@ cmd_init(int argc, char **argv)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
 	printf("state %s ready (schema %d)\n", cfg.state_file, ag_store_file_version(st));
 	ag_store_close(st);
+	make_secrets_key(gr != NULL ? gr->gr_gid : (gid_t)-1, 1);
+	return CLI_OK;
+}
+
+/* --------------------------------------------------------------- keygen */
+
+/* Creates the secrets key (TOTP secrets, backup codes) unless it exists:
+ * readable by group authguard when that group exists (web backends verify
+ * codes), by nobody else.  With exists_ok unset, an existing key is an
+ * error: a new key would orphan every enrolled secret. */
+static void
+make_secrets_key(gid_t gid, int exists_ok)
+{
+	char dir[PATH_MAX], *slash;
+	const char *reason = NULL;
+	struct stat sb;
+	int r;
+
+	ag_strlcpy(dir, cfg.secrets_key, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		cli_die(CLI_USAGE, "secrets_key %s: must be a file in a directory", cfg.secrets_key);
+	*slash = '\0';
+	umask(077);
+	make_dirs(dir, gid != (gid_t)-1 ? 0750 : 0700, gid);
+	if (lstat(cfg.secrets_key, &sb) == 0) {
+		if (!exists_ok)
+			cli_die(CLI_USAGE, "%s already exists; refusing to replace it (every enrolled "
+			        "TOTP secret and backup code depends on it)", cfg.secrets_key);
+		printf("secrets key %s present\n", cfg.secrets_key);
+		return;
+	}
+	r = ag_secretbox_key_generate(cfg.secrets_key, gid != (gid_t)-1 ? 0640 : 0600, &reason);
+	if (r != 0)
+		cli_die(cli_exit_for(r), "%s: %s", cfg.secrets_key, reason);
+	if (gid != (gid_t)-1 && chown(cfg.secrets_key, (uid_t)-1, gid) != 0)
+		cli_die(CLI_INTERNAL, "chown %s: %s", cfg.secrets_key, strerror(errno));
+	printf("created secrets key %s\n", cfg.secrets_key);
+}
+
+static int
+cmd_keygen(int argc, char **argv)
+{
+	struct group *gr;
+
+	if (argc != 2 || strcmp(argv[1], "--secrets") != 0)
+		usage();
+	gr = getgrnam(STATE_GROUP);
+	make_secrets_key(gr != NULL ? gr->gr_gid : (gid_t)-1, 0);
 	return CLI_OK;
 }
 
@@ -460,6 +514,7 @@ main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "init", cmd_init },
+		{ "keygen", cmd_keygen },
 		{ "status", cmd_status },
 		{ "unlock", cmd_unlock },
 		{ "purge", cmd_purge },

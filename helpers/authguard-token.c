@@ -6,7 +6,12 @@
  *
  * The same brute-force policy and state as pam_authguard: "check" before
  * verifying a password counts the attempt (and may refuse it), "failure" or
- * "success" settles it.  One JSON object on stdout; exit 0 allowed or
+ * "success" settles it.
+ *
+ *   authguard-token [--conf FILE] mfa verify --user ACCOUNT [--ip ADDR] < code
+ *
+ * checks a TOTP or backup code with the same rules and state as the PAM
+ * module's totp step.  One JSON object on stdout; exit 0 allowed or
  * recorded, 1 refused, 2 usage or configuration, 3 internal error. */
 #include "autoconf.h"
 
@@ -15,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "clock.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"
 #include "guard.h"
+#include "mfa.h"
 #include "net.h"
 #include "store.h"
 #include "util.h"
@@ -32,7 +40,9 @@ usage(void)
 {
 	fprintf(stderr,
 	        "usage: authguard-token [--conf FILE] guard check|failure|success\n"
-	        "                       --subject NAME [--ip ADDR] [--attempt ID]\n");
+	        "                       --subject NAME [--ip ADDR] [--attempt ID]\n"
+	        "       authguard-token [--conf FILE] mfa verify --user ACCOUNT [--ip ADDR]\n"
+	        "                       (the TOTP or backup code on stdin)\n");
 	exit(CLI_USAGE);
 }
 
@@ -158,6 +168,130 @@ cmd_guard(int argc, char **argv)
 	return code;
 }
 
+/* Reads one line of at most max - 1 bytes from stdin into buf (newline
+ * dropped).  Longer input, a NUL byte or nothing at all is refused. */
+static void
+read_secret_line(char *buf, size_t max, const char *what)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getchar()) != EOF && c != '\n') {
+		if (c == '\0' || n + 1 >= max) {
+			sodium_memzero(buf, max);
+			cli_die(CLI_USAGE, "%s on stdin: too long or not text", what);
+		}
+		buf[n++] = (char)c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n == 0)
+		cli_die(CLI_USAGE, "%s expected on stdin", what);
+}
+
+/* authguard-token mfa verify --user ACCOUNT [--ip ADDR]: a TOTP or backup
+ * code on stdin.  Refused while the account is locked; a wrong code counts
+ * as a failed attempt (it settles the attempt a "guard check" started). */
+static int
+cmd_mfa(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ag_guard g = { .cfg = &cfg, .log = { .sink = ag_log_sink_syslog } };
+	struct ag_guard_req req = { .service = "web" };
+	struct ag_guard_result res;
+	struct ag_mfa mfa = { .cfg = &cfg, .log = { .sink = ag_log_sink_syslog } };
+	enum ag_mfa_result result = AG_MFA_WRONG;
+	struct ag_cidr addr;
+	char code[256], host[AG_HOST_MAX], err[AG_ERRBUF];
+	const char *reason = NULL;
+	json_t *o;
+	int c, r, is_ip = 0;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0)
+		usage();
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
+		if (c == 'u')
+			req.user = optarg;
+		else if (c == 'i')
+			req.rhost = optarg;
+		else
+			usage();
+	}
+	if (optind != argc - 1 || req.user == NULL)
+		usage();
+	if (ag_guard_check_name(req.user, &reason) != 0)
+		cli_die(CLI_USAGE, "--user: %s", reason);
+	if (req.rhost != NULL &&
+	    (ag_host_normalize(req.rhost, (unsigned)cfg.ipv6_prefix, host, sizeof(host), &is_ip,
+	                       &addr) != 0 || !is_ip))
+		cli_die(CLI_USAGE, "--ip: not an IPv4 or IPv6 address");
+	read_secret_line(code, sizeof(code), "code");
+
+	if ((r = ag_store_open(&cfg, 0, &g.store, err)) != 0) {
+		sodium_memzero(code, sizeof(code));
+		cli_die(cli_exit_for(r), "%s", err);
+	}
+	mfa.store = g.store;
+	if ((r = ag_mfa_load_key(&mfa, err)) != 0) {
+		sodium_memzero(code, sizeof(code));
+		cli_die(cli_exit_for(r), "%s", err);
+	}
+	if ((r = ag_guard_account_check(&g, &req, &res)) != 0)
+		goto internal;
+	if (!res.allowed) {
+		o = json_pack("{s:b, s:s, s:I}", "valid", 0, "reason", "locked", "retry_after",
+		              (json_int_t)res.retry_after);
+		goto reject;
+	}
+	if ((r = ag_mfa_verify(&mfa, req.user, code, &result)) != 0)
+		goto internal;
+	if (result == AG_MFA_OK_TOTP || result == AG_MFA_OK_BACKUP) {
+		struct ag_mfa_status st;
+
+		if ((r = ag_mfa_get_status(&mfa, req.user, &st)) != 0)
+			goto internal;
+		sodium_memzero(code, sizeof(code));
+		ag_mfa_clear(&mfa);
+		ag_store_close(g.store);
+		cli_print_json(json_pack("{s:b, s:s, s:I}", "valid", 1, "method",
+		                         result == AG_MFA_OK_TOTP ? "totp" : "backup",
+		                         "backup_codes_left", (json_int_t)st.backup_left));
+		return CLI_OK;
+	}
+	if ((r = ag_guard_fail(&g, &req, 0, &res)) != 0)
+		goto internal;
+	o = json_pack("{s:b, s:s, s:I, s:o}", "valid", 0, "reason", ag_mfa_result_name(result),
+	              "failures", (json_int_t)res.failures, "locked_until",
+	              res.locked_until == 0 ? json_null()
+	              : res.locked_until == AG_FOREVER ? json_string("never")
+	              : json_integer((json_int_t)res.locked_until));
+reject:
+	sodium_memzero(code, sizeof(code));
+	ag_mfa_clear(&mfa);
+	ag_store_close(g.store);
+	cli_print_json(o);
+	cli_warn("code refused");
+	return CLI_REJECT;
+internal:
+	sodium_memzero(code, sizeof(code));
+	ag_mfa_clear(&mfa);
+	{
+		const char *msg = ag_store_errmsg(g.store);
+
+		cli_warn("%s", msg[0] != '\0' ? msg
+		              : r == AG_ERR_CORRUPT ? "stored TOTP secret does not open (wrong secrets key or tampered row)"
+		              : ag_strerror(r));
+	}
+	ag_store_close(g.store);
+	return CLI_INTERNAL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -187,6 +321,8 @@ main(int argc, char **argv)
 	cli_load_config(&cfg, conf_path);
 	if (strcmp(argv[i], "guard") == 0)
 		return cmd_guard(argc - i, argv + i);
+	if (strcmp(argv[i], "mfa") == 0)
+		return cmd_mfa(argc - i, argv + i);
 	cli_warn("unknown command %s", argv[i]);
 	usage();
 }

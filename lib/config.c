@@ -18,7 +18,7 @@
 #error "AG_LOCALSTATEDIR must be defined by the build"
 #endif
 
-enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST };
+enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER };
 
 enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1 };
 
@@ -47,6 +47,12 @@ static const struct option_def options[] = {
 	{ "delay_max",      T_DURATION,    OFF(delay_max),       0, 3600, W_BOTH },
 	{ "busy_timeout",   T_DURATION_MS, OFF(busy_timeout_ms), 0, 60000, W_BOTH },
 	{ "sync",           T_SYNC,        OFF(sync),            0, 0, W_BOTH },
+	{ "secrets_key",    T_PATH,        OFF(secrets_key),     0, 0, W_BOTH },
+	{ "totp_issuer",    T_ISSUER,      OFF(totp_issuer),     0, 0, W_BOTH },
+	{ "totp_window",    T_COUNT,       OFF(totp_window),     0, 10, W_BOTH },
+	{ "enroll_timeout", T_DURATION,    OFF(enroll_timeout),  60, 7 * 86400, W_BOTH },
+	{ "backup_codes",   T_COUNT,       OFF(backup_codes),    0, 100, W_BOTH },
+	{ "nullok",         T_BOOL,        OFF(nullok),          0, 1, W_BOTH },
 	{ "silent",         T_BOOL,        OFF(silent),          0, 1, W_ARG_ONLY },
 	{ "nodelay",        T_BOOL,        OFF(nodelay),         0, 1, W_ARG_ONLY },
 	{ "debug",          T_BOOL,        OFF(debug),           0, 1, W_ARG_ONLY },
@@ -68,6 +74,11 @@ ag_config_defaults(struct ag_config *cfg)
 	cfg->delay_base = 1;
 	cfg->delay_max = 16;
 	cfg->busy_timeout_ms = 5000;
+	ag_strlcpy(cfg->secrets_key, AG_SYSCONFDIR "/authguard/keys/secrets.key",
+	           sizeof(cfg->secrets_key));
+	cfg->totp_window = 1;
+	cfg->enroll_timeout = 10 * 60;
+	cfg->backup_codes = 10;
 	cfg->sync = AG_SYNC_FULL;
 }
 
@@ -196,6 +207,20 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case T_NETLIST:
 		return parse_netlist(cfg, value, why);
+	case T_ISSUER:
+		/* Shown in authenticator apps: printable, no ':' (it separates
+		 * the issuer from the account in the key URI's label). */
+		for (const char *p = value; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':') {
+				*why = "control character or ':' in issuer";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, AG_ISSUER_MAX + 1) != 0) {
+			*why = "issuer longer than 64 bytes";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
 	}
 	*why = "internal error";
 	return AG_ERR_CONFIG;

@@ -15,6 +15,7 @@
 #define AG_CONFIG_MAX_SIZE (64 * 1024) /* larger config files are refused */
 #define AG_CONFIG_MAX_ALLOW 64         /* networks in host_allow */
 #define AG_ERRBUF 512                  /* size of error message buffers */
+#define AG_ISSUER_MAX 64               /* bytes of the TOTP issuer name */
 
 enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
 
@@ -41,6 +42,14 @@ struct ag_config {
 	/* state store */
 	int64_t busy_timeout_ms;
 	enum ag_sync sync;
+
+	/* multi-factor authentication */
+	char secrets_key[PATH_MAX]; /* key file sealing TOTP secrets, keying backup codes */
+	char totp_issuer[AG_ISSUER_MAX + 1]; /* "" = this machine's host name */
+	int64_t totp_window;   /* steps accepted either side of now */
+	int64_t enroll_timeout;/* seconds an unconfirmed enrollment stays valid */
+	int64_t backup_codes;  /* codes issued per account */
+	int nullok;            /* accounts without MFA pass the code step */
 
 	/* module-only switches (not valid in the file) */
 	int silent;            /* no messages through the conversation */

@@ -8,6 +8,13 @@
  *              the attempt is in flight, 0 once settled as a failure.
  *              source records where it came from (rhost or service) for
  *              authguard-ctl status.
+ *
+ * Tables (version 2):
+ *   mfa          - per account: the active TOTP secret (sealed with the
+ *                  secrets key, the account name as associated data), the
+ *                  last time step accepted (no code is accepted twice), and
+ *                  an unconfirmed enrollment with its expiry.
+ *   backup_code  - keyed hashes of an account's unused backup codes.
  */
 #include "autoconf.h"
 
@@ -36,9 +43,25 @@ static const char *const migrations[] = {
 	"  source TEXT"
 	") STRICT;"
 	"CREATE INDEX failure_subject ON failure (subject_id, at);",
+
+	/* 1 -> 2: multi-factor authentication */
+	"CREATE TABLE mfa ("
+	"  account TEXT PRIMARY KEY,"
+	"  secret BLOB,"
+	"  last_step INTEGER NOT NULL DEFAULT -1,"
+	"  enrolled_at INTEGER NOT NULL DEFAULT 0,"
+	"  pending BLOB,"
+	"  pending_expires INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX mfa_pending ON mfa (pending_expires) WHERE pending IS NOT NULL;"
+	"CREATE TABLE backup_code ("
+	"  account TEXT NOT NULL REFERENCES mfa (account) ON DELETE CASCADE,"
+	"  hash BLOB NOT NULL,"
+	"  PRIMARY KEY (account, hash)"
+	") STRICT, WITHOUT ROWID;",
 };
 
-const char *const ag_schema_tables[] = { "subject", "failure", NULL };
+const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", NULL };
 
 int
 ag_schema_latest(void)

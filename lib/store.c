@@ -20,6 +20,7 @@
 #include "safefile.h"
 #include "schema.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 enum stmt_id {
@@ -63,16 +64,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	                       " ORDER BY at DESC, id DESC LIMIT 1",
 };
 
-struct ag_store {
-	sqlite3 *db;
-	int64_t busy_timeout_ms;
-	int64_t busy_since_ns;   /* when the current wait started */
-	uint32_t jitter;         /* per-process state for the retry jitter */
-	sqlite3_stmt *stmt[S_COUNT];
-	char path[PATH_MAX];
-	char errmsg[AG_ERRBUF];
-	int file_version;
-};
 
 /* Opportunistic clean-up per write: bounded, so no single login pays for
  * a backlog, yet a spray of random names cannot outgrow it. */
@@ -141,8 +132,8 @@ map_rc(int rc)
 	}
 }
 
-static int
-fail(struct ag_store *st, int rc, const char *what)
+int
+ag_store_fail(struct ag_store *st, int rc, const char *what)
 {
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s: %s", st->path, what,
 	         st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -155,54 +146,61 @@ ag_store_errmsg(const struct ag_store *store)
 	return store != NULL ? store->errmsg : "";
 }
 
+sqlite3_stmt *
+ag_store_prepare(struct ag_store *st, unsigned slot, const char *sql)
+{
+	if (slot >= AG_STMT_SLOTS)
+		return NULL;
+	if (st->stmt[slot] == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[slot],
+		                       NULL) != SQLITE_OK)
+			return NULL;
+	} else {
+		sqlite3_reset(st->stmt[slot]);
+		sqlite3_clear_bindings(st->stmt[slot]);
+	}
+	return st->stmt[slot];
+}
+
 static sqlite3_stmt *
 stmt(struct ag_store *st, enum stmt_id id)
 {
-	if (st->stmt[id] == NULL) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &st->stmt[id], NULL) != SQLITE_OK)
-			return NULL;
-	} else {
-		sqlite3_reset(st->stmt[id]);
-		sqlite3_clear_bindings(st->stmt[id]);
-	}
-	return st->stmt[id];
+	return ag_store_prepare(st, AG_STMT_CORE + (unsigned)id, stmt_sql[id]);
 }
 
-/* Runs a statement that returns no rows. */
-static int
-exec_stmt(struct ag_store *st, sqlite3_stmt *s, const char *what)
+int
+ag_store_exec(struct ag_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc;
 
 	if (s == NULL)
-		return fail(st, sqlite3_errcode(st->db), what);
+		return ag_store_fail(st, sqlite3_errcode(st->db), what);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return fail(st, rc, what);
+		return ag_store_fail(st, rc, what);
 	return 0;
 }
 
-static int
-begin(struct ag_store *st)
+int
+ag_store_begin(struct ag_store *st)
 {
 	st->errmsg[0] = '\0';
-	return exec_stmt(st, stmt(st, S_BEGIN), "begin transaction");
+	return ag_store_exec(st, stmt(st, S_BEGIN), "begin transaction");
 }
 
-static int
-commit(struct ag_store *st)
+int
+ag_store_commit(struct ag_store *st)
 {
-	int r = exec_stmt(st, stmt(st, S_COMMIT), "commit");
+	int r = ag_store_exec(st, stmt(st, S_COMMIT), "commit");
 
 	if (r != 0 && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-static void
-rollback(struct ag_store *st)
+void
+ag_store_rollback(struct ag_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db)) {
 		sqlite3_stmt *s = stmt(st, S_ROLLBACK);
@@ -278,10 +276,10 @@ read_header(struct ag_store *st, int *version, int *appid)
 	rc = sqlite3_prepare_v2(st->db, "SELECT * FROM pragma_user_version, pragma_application_id",
 	                        -1, &s, NULL);
 	if (rc != SQLITE_OK)
-		return fail(st, rc, "read schema version");
+		return ag_store_fail(st, rc, "read schema version");
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		int r = fail(st, rc, "read schema version");
+		int r = ag_store_fail(st, rc, "read schema version");
 		sqlite3_finalize(s);
 		return r;
 	}
@@ -304,7 +302,7 @@ check_tables(struct ag_store *st)
 	                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
 	                        -1, &s, NULL);
 	if (rc != SQLITE_OK)
-		return fail(st, rc, "read schema");
+		return ag_store_fail(st, rc, "read schema");
 	for (i = 0; ag_schema_tables[i] != NULL && r == 0; i++) {
 		sqlite3_reset(s);
 		sqlite3_bind_text(s, 1, ag_schema_tables[i], -1, SQLITE_STATIC);
@@ -314,7 +312,7 @@ check_tables(struct ag_store *st)
 			         st->path, ag_schema_tables[i]);
 			r = AG_ERR_CORRUPT;
 		} else if (rc != SQLITE_ROW) {
-			r = fail(st, rc, "read schema");
+			r = ag_store_fail(st, rc, "read schema");
 		}
 	}
 	sqlite3_finalize(s);
@@ -334,7 +332,7 @@ check_empty(struct ag_store *st)
 		n = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	if (n < 0)
-		return fail(st, rc, "read schema");
+		return ag_store_fail(st, rc, "read schema");
 	if (n > 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 		         "%s: not an authguard state file (it holds other tables)", st->path);
@@ -349,18 +347,18 @@ migrate(struct ag_store *st, int from)
 	char *msg = NULL;
 	int rc, r;
 
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	/* Re-read inside the lock: another process may have migrated. */
 	{
 		int v = 0, appid = 0;
 
 		if ((r = read_header(st, &v, &appid)) != 0) {
-			rollback(st);
+			ag_store_rollback(st);
 			return r;
 		}
 		if (v >= ag_schema_latest()) {
-			rollback(st);
+			ag_store_rollback(st);
 			return 0;
 		}
 		from = v;
@@ -376,10 +374,10 @@ migrate(struct ag_store *st, int from)
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s: migrate schema %d -> %d: %s",
 		         st->path, from, ag_schema_latest(), msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		rollback(st);
+		ag_store_rollback(st);
 		return map_rc(rc);
 	}
-	return commit(st);
+	return ag_store_commit(st);
 }
 
 int
@@ -410,7 +408,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 		oflags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
-		r = fail(st, rc, "open");
+		r = ag_store_fail(st, rc, "open");
 		goto report;
 	}
 	/* The file is trusted only as far as its permissions go: no schema
@@ -442,7 +440,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_CHECKPOINT_PAGES);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		r = fail(st, rc, "configure");
+		r = ag_store_fail(st, rc, "configure");
 		goto report;
 	}
 	if ((r = read_header(st, &version, &appid)) != 0)
@@ -474,7 +472,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 		if (version == 0) {
 			rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 			if (rc != SQLITE_OK) {
-				r = fail(st, rc, "enable WAL");
+				r = ag_store_fail(st, rc, "enable WAL");
 				goto report;
 			}
 		}
@@ -501,7 +499,7 @@ ag_store_close(struct ag_store *st)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < S_COUNT; i++)
+	for (i = 0; i < AG_STMT_SLOTS; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
 	free(st);
@@ -533,7 +531,7 @@ subject_get(struct ag_store *st, const struct ag_subject_ref *ref, int create,
 	*idp = 0;
 	*locked_untilp = 0;
 	if (s == NULL)
-		return fail(st, sqlite3_errcode(st->db), "prepare");
+		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 	sqlite3_bind_int(s, 1, (int)ref->kind);
 	sqlite3_bind_text(s, 2, ref->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -545,15 +543,15 @@ subject_get(struct ag_store *st, const struct ag_subject_ref *ref, int create,
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return fail(st, rc, "read subject");
+		return ag_store_fail(st, rc, "read subject");
 	if (!create)
 		return 0;
 	if ((s = stmt(st, S_SUBJ_INS)) == NULL)
-		return fail(st, sqlite3_errcode(st->db), "prepare");
+		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 	sqlite3_bind_int(s, 1, (int)ref->kind);
 	sqlite3_bind_text(s, 2, ref->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, expires);
-	if ((rc = exec_stmt(st, s, "insert subject")) != 0)
+	if ((rc = ag_store_exec(st, s, "insert subject")) != 0)
 		return rc;
 	*idp = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -569,7 +567,7 @@ subject_set(struct ag_store *st, int64_t id, int64_t locked_until, int64_t expir
 		sqlite3_bind_int64(s, 2, locked_until);
 		sqlite3_bind_int64(s, 3, expires);
 	}
-	return exec_stmt(st, s, "update subject");
+	return ag_store_exec(st, s, "update subject");
 }
 
 static int
@@ -579,7 +577,7 @@ by_id(struct ag_store *st, enum stmt_id id, int64_t subject_id, const char *what
 
 	if (s != NULL)
 		sqlite3_bind_int64(s, 1, subject_id);
-	return exec_stmt(st, s, what);
+	return ag_store_exec(st, s, what);
 }
 
 static int
@@ -594,13 +592,13 @@ load_state(struct ag_store *st, int64_t id, int64_t locked_until, int64_t window
 	if (id == 0)
 		return 0;
 	if (s == NULL)
-		return fail(st, sqlite3_errcode(st->db), "prepare");
+		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now - window);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return fail(st, rc, "read failures");
+		return ag_store_fail(st, rc, "read failures");
 	}
 	out->failures = sqlite3_column_int64(s, 0);
 	out->pending = sqlite3_column_int64(s, 1);
@@ -633,7 +631,7 @@ refresh_subject(struct ag_store *st, const struct ag_subject_ref *ref, int64_t i
 			sqlite3_bind_int64(s, 1, id);
 			sqlite3_bind_int64(s, 2, now - ref->limits.window);
 		}
-		return exec_stmt(st, s, "prune failures");
+		return ag_store_exec(st, s, "prune failures");
 	}
 	return 0;
 }
@@ -648,7 +646,7 @@ purge_some(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted)
 		sqlite3_bind_int64(s, 1, now);
 		sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
 	}
-	r = exec_stmt(st, s, "purge");
+	r = ag_store_exec(st, s, "purge");
 	if (r == 0 && deleted != NULL)
 		*deleted = sqlite3_changes(st->db);
 	return r;
@@ -668,7 +666,7 @@ insert_failure(struct ag_store *st, int64_t id, int64_t attempt, int64_t now, in
 		if (source != NULL)
 			sqlite3_bind_text(s, 5, source, -1, SQLITE_STATIC);
 	}
-	return exec_stmt(st, s, "record failure");
+	return ag_store_exec(st, s, "record failure");
 }
 
 static int64_t
@@ -725,14 +723,14 @@ resolve_attempt(struct ag_store *st, int64_t id, int64_t attempt, int64_t *out)
 	if (attempt != 0 || id == 0)
 		return 0;
 	if ((s = stmt(st, S_FAIL_OLDEST_PENDING)) == NULL)
-		return fail(st, sqlite3_errcode(st->db), "prepare");
+		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(st, rc, "read attempts");
+		return ag_store_fail(st, rc, "read attempts");
 	return 0;
 }
 
@@ -751,7 +749,7 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	*attemptp = 0;
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		const struct ag_limits *lim = &subj[i].limits;
@@ -784,12 +782,12 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	}
 	if ((r = purge_some(st, now, PURGE_PER_WRITE, NULL)) != 0)
 		goto out;
-	if ((r = commit(st)) != 0)
+	if ((r = ag_store_commit(st)) != 0)
 		goto out_norollback;
 	*attemptp = attempt;
 	return 0;
 out:
-	rollback(st);
+	ag_store_rollback(st);
 out_norollback:
 	return r;
 }
@@ -806,7 +804,7 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		const struct ag_limits *lim = &subj[i].limits;
@@ -823,7 +821,7 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 			sqlite3_bind_int64(s, 2, this_attempt);
 			sqlite3_bind_int64(s, 3, now);
 		}
-		if ((r = exec_stmt(st, s, "settle failure")) != 0)
+		if ((r = ag_store_exec(st, s, "settle failure")) != 0)
 			goto out;
 		if (this_attempt == 0 || sqlite3_changes(st->db) == 0) {
 			if ((r = insert_failure(st, id, this_attempt, now, 0,
@@ -848,9 +846,9 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 	}
 	if ((r = purge_some(st, now, PURGE_PER_WRITE, NULL)) != 0)
 		goto out;
-	return commit(st);
+	return ag_store_commit(st);
 out:
-	rollback(st);
+	ag_store_rollback(st);
 	return r;
 }
 
@@ -865,7 +863,7 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		memset(&dec[i], 0, sizeof(dec[i]));
@@ -891,7 +889,7 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 			if ((r = resolve_attempt(st, ids[i], attempt, &this_attempt)) != 0)
 				goto out;
 			if ((s = stmt(st, S_FAIL_COUNT_OTHER)) == NULL) {
-				r = fail(st, sqlite3_errcode(st->db), "prepare");
+				r = ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 				goto out;
 			}
 			sqlite3_bind_int64(s, 1, ids[i]);
@@ -910,13 +908,13 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 				sqlite3_bind_int64(s, 1, ids[i]);
 				sqlite3_bind_int64(s, 2, this_attempt);
 			}
-			if ((r = exec_stmt(st, s, "settle host attempt")) != 0)
+			if ((r = ag_store_exec(st, s, "settle host attempt")) != 0)
 				goto out;
 		}
 	}
-	return commit(st);
+	return ag_store_commit(st);
 out:
-	rollback(st);
+	ag_store_rollback(st);
 	return r;
 }
 
@@ -960,14 +958,14 @@ fill_info(struct ag_store *st, int64_t id, enum ag_subject_kind kind, const char
 	if ((r = load_state(st, id, locked, window, now, &info->state)) != 0)
 		return r;
 	if ((s = stmt(st, S_FAIL_LAST_SOURCE)) == NULL)
-		return fail(st, sqlite3_errcode(st->db), "prepare");
+		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && (src = sqlite3_column_text(s, 0)) != NULL)
 		ag_strlcpy(info->last_source, (const char *)src, sizeof(info->last_source));
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(st, rc, "read failures");
+		return ag_store_fail(st, rc, "read failures");
 	return 0;
 }
 
@@ -1003,7 +1001,7 @@ ag_store_list_subjects(struct ag_store *st, int64_t window, int64_t now, size_t 
 	rc = sqlite3_prepare_v2(st->db, stmt_sql[S_SUBJ_LIST], -1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		free(info);
-		return fail(st, rc, "list subjects");
+		return ag_store_fail(st, rc, "list subjects");
 	}
 	sqlite3_bind_int64(s, 1, limit > 0 ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1021,7 +1019,7 @@ ag_store_list_subjects(struct ag_store *st, int64_t window, int64_t now, size_t 
 			break;
 	}
 	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = fail(st, rc, "list subjects");
+		r = ag_store_fail(st, rc, "list subjects");
 	sqlite3_finalize(s);
 	free(info);
 	return r;
@@ -1034,18 +1032,18 @@ ag_store_unlock(struct ag_store *st, enum ag_subject_kind kind, const char *name
 	int r;
 
 	*found = 0;
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	if ((s = stmt(st, S_SUBJ_DEL)) != NULL) {
 		sqlite3_bind_int(s, 1, (int)kind);
 		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	}
-	if ((r = exec_stmt(st, s, "unlock")) != 0) {
-		rollback(st);
+	if ((r = ag_store_exec(st, s, "unlock")) != 0) {
+		ag_store_rollback(st);
 		return r;
 	}
 	*found = sqlite3_changes(st->db) > 0;
-	return commit(st);
+	return ag_store_commit(st);
 }
 
 int
@@ -1054,13 +1052,14 @@ ag_store_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted
 	int r;
 
 	*deleted = 0;
-	if ((r = begin(st)) != 0)
+	if ((r = ag_store_begin(st)) != 0)
 		return r;
-	if ((r = purge_some(st, now, limit, deleted)) != 0) {
-		rollback(st);
+	if ((r = purge_some(st, now, limit, deleted)) != 0 ||
+	    (r = ag_store_mfa_purge(st, now, limit)) != 0) {
+		ag_store_rollback(st);
 		return r;
 	}
-	return commit(st);
+	return ag_store_commit(st);
 }
 
 int
@@ -1072,7 +1071,7 @@ ag_store_check(struct ag_store *st)
 
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
 	if (rc != SQLITE_OK)
-		return fail(st, rc, "quick_check");
+		return ag_store_fail(st, rc, "quick_check");
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && (txt = sqlite3_column_text(s, 0)) != NULL &&
 	    strcmp((const char *)txt, "ok") == 0)
@@ -1080,7 +1079,7 @@ ag_store_check(struct ag_store *st)
 	else if (rc == SQLITE_ROW)
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s: integrity check failed", st->path);
 	else
-		fail(st, rc, "quick_check");
+		ag_store_fail(st, rc, "quick_check");
 	sqlite3_finalize(s);
 	return ok ? 0 : AG_ERR_CORRUPT;
 }

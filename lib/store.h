@@ -115,6 +115,68 @@ int ag_store_unlock(struct ag_store *store, enum ag_subject_kind kind, const cha
  * number removed. */
 int ag_store_purge(struct ag_store *store, int64_t now, int64_t limit, int64_t *deleted);
 
+/* ------------------------------------------------------------------ MFA
+ * Secrets are stored sealed (secretbox.h) and only ever opened by the
+ * caller's callback, inside the transaction that records the outcome. */
+
+#define AG_MFA_SEALED_MAX 256 /* bytes of a sealed TOTP secret */
+
+struct ag_mfa_record {
+	int active;                 /* a confirmed secret exists */
+	uint8_t secret[AG_MFA_SEALED_MAX];
+	size_t secret_len;
+	int64_t last_step;          /* -1 before the first accepted code */
+	int64_t enrolled_at;
+	int pending;                /* an unconfirmed, unexpired enrollment */
+	uint8_t pending_secret[AG_MFA_SEALED_MAX];
+	size_t pending_len;
+	int64_t pending_expires;
+	int64_t backup_left;        /* unused backup codes */
+};
+
+/* Verdict of a TOTP check callback: 0 accepted (with the step), or one of
+ * these, or a negative AG_ERR_*. */
+#define AG_MFA_MISMATCH 1
+#define AG_MFA_REPLAY 2
+
+/* Checks a code against a sealed secret; returns 0 with *stepp set, or
+ * AG_MFA_MISMATCH, AG_MFA_REPLAY, or AG_ERR_*. */
+typedef int (*ag_mfa_check_fn)(void *ctx, const uint8_t *sealed, size_t sealed_len,
+                               int64_t last_step, int64_t *stepp);
+
+/* Reads an account's MFA state at now (expired enrollments are not
+ * reported).  Returns AG_ERR_NOTFOUND when there is none. */
+int ag_store_mfa_get(struct ag_store *store, const char *account, int64_t now,
+                     struct ag_mfa_record *rec);
+
+/* Stores a new unconfirmed enrollment, replacing an older one; an active
+ * secret stays in force until the new one is confirmed. */
+int ag_store_mfa_set_pending(struct ag_store *store, const char *account, const uint8_t *sealed,
+                             size_t len, int64_t now, int64_t expires);
+
+/* One transaction: check the code with check() against the active secret
+ * (confirm = 0) or the pending enrollment (confirm = 1), and on success
+ * record the step so no code of it or an older step is accepted again.
+ * Confirming makes the pending secret the active one and replaces the
+ * backup codes with the n hashes given.  *verdict receives check()'s
+ * verdict; AG_ERR_NOTFOUND when there is nothing to check against. */
+int ag_store_mfa_use_totp(struct ag_store *store, const char *account, int64_t now, int confirm,
+                          ag_mfa_check_fn check, void *ctx,
+                          const uint8_t (*backup_hashes)[32], size_t n, int *verdict);
+
+/* Consumes a backup code by its keyed hash: *used is 1 when it existed
+ * (and is now gone), 0 otherwise. */
+int ag_store_mfa_use_backup(struct ag_store *store, const char *account, const uint8_t hash[32],
+                            int *used);
+
+/* Replaces an active account's backup codes.  AG_ERR_NOTFOUND when the
+ * account has no active secret. */
+int ag_store_mfa_set_backup(struct ag_store *store, const char *account,
+                            const uint8_t (*hashes)[32], size_t n);
+
+/* Forgets an account's MFA entirely (secret, enrollment, backup codes). */
+int ag_store_mfa_reset(struct ag_store *store, const char *account, int *found);
+
 /* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
 int ag_store_check(struct ag_store *store);
 

@@ -29,33 +29,9 @@
 #include "guard.h"
 #include "store.h"
 #include "util.h"
+#include "module.h"
 
 #define PUBLIC __attribute__((visibility("default")))
-
-#define DATA_STORE "pam_authguard:store"
-#define DATA_ATTEMPT "pam_authguard:attempt"
-
-enum mode { MODE_NONE, MODE_PREAUTH, MODE_AUTHFAIL, MODE_AUTHSUCC };
-
-struct module {
-	pam_handle_t *pamh;
-	struct ag_config cfg;
-	enum mode mode;
-	int quiet;           /* silent argument or PAM_SILENT */
-	struct ag_guard guard;
-	struct ag_guard_req req;
-};
-
-/* What preauth leaves for authfail/authsucc in the same handle. */
-struct attempt_data {
-	int64_t attempt;
-	char user[AG_NAME_MAX + 1];
-};
-
-struct store_data {
-	struct ag_store *store;
-	char path[PATH_MAX];
-};
 
 static void
 pam_sink(void *ctx, int priority, const char *line)
@@ -82,8 +58,8 @@ cleanup_free(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-static void
-log_error(struct module *m, const char *op, const char *msg)
+void
+module_log_error(struct module *m, const char *op, const char *msg)
 {
 	char user[4 * 64 + 8] = "";
 
@@ -122,6 +98,10 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 			m->mode = MODE_AUTHFAIL;
 		else if (strcmp(argv[i], "authsucc") == 0)
 			m->mode = MODE_AUTHSUCC;
+		else if (strcmp(argv[i], "pwok") == 0)
+			m->mode = MODE_PWOK;
+		else if (strcmp(argv[i], "totp") == 0)
+			m->mode = MODE_TOTP;
 		else if ((r = ag_config_apply_arg(&m->cfg, argv[i], err)) != 0)
 			return r;
 	}
@@ -180,7 +160,7 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 	memset(m, 0, sizeof(*m));
 	m->pamh = pamh;
 	if (load_config(m, argc, argv, err) != 0) {
-		log_error(m, op, err);
+		module_log_error(m, op, err);
 		return PAM_SYSTEM_ERR;
 	}
 	m->quiet = m->cfg.silent || (flags & PAM_SILENT);
@@ -192,11 +172,11 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (need_user) {
 		r = pam_get_user(pamh, &user, NULL);
 		if (r != PAM_SUCCESS || user == NULL) {
-			log_error(m, op, "cannot get the user name");
+			module_log_error(m, op, "cannot get the user name");
 			return r == PAM_SUCCESS || r == PAM_CONV_AGAIN ? PAM_AUTH_ERR : r;
 		}
 		if (ag_guard_check_name(user, &reason) != 0) {
-			log_error(m, op, reason);
+			module_log_error(m, op, reason);
 			return PAM_AUTH_ERR;
 		}
 		m->req.user = user;
@@ -209,17 +189,14 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 	m->req.system_account = 1;
 
 	if (get_store(m, err) != 0) {
-		log_error(m, op, err);
+		module_log_error(m, op, err);
 		return PAM_SYSTEM_ERR;
 	}
 	return PAM_SUCCESS;
 }
 
-static void
-say(struct module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct module *m, const char *fmt, ...)
+void
+module_say(struct module *m, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -238,21 +215,21 @@ tell_refusal(struct module *m, const struct ag_guard_result *res)
 	char wait[64];
 
 	if (res->retry_after < 0) {
-		say(m, "%s locked; contact your administrator.",
+		module_say(m, "%s locked; contact your administrator.",
 		    res->refused_by == AG_SUBJECT_HOST ? "Access from your address is" : "Account");
 		return;
 	}
 	ag_format_wait(wait, sizeof(wait), res->retry_after > 0 ? res->retry_after : 1);
 	if (res->verdict == AG_REFUSE_LOCKED && res->refused_by == AG_SUBJECT_HOST)
-		say(m, "Too many failed logins from your address; try again in %s.", wait);
+		module_say(m, "Too many failed logins from your address; try again in %s.", wait);
 	else if (res->verdict == AG_REFUSE_LOCKED)
-		say(m, "Account locked due to failed logins; try again in %s.", wait);
+		module_say(m, "Account locked due to failed logins; try again in %s.", wait);
 	else
-		say(m, "Too many failed logins; try again in %s.", wait);
+		module_say(m, "Too many failed logins; try again in %s.", wait);
 }
 
-static void
-request_delay(struct module *m, int64_t seconds)
+void
+module_request_delay(struct module *m, int64_t seconds)
 {
 	if (m->cfg.nodelay || seconds <= 0)
 		return;
@@ -261,6 +238,20 @@ request_delay(struct module *m, int64_t seconds)
 	/* libpam keeps the largest delay any module asked for and applies it
 	 * once when pam_authenticate() fails. */
 	pam_fail_delay(m->pamh, (unsigned int)(seconds * 1000000));
+}
+
+const char *
+module_store_error(struct module *m, int err)
+{
+	const char *msg = ag_store_errmsg(m->guard.store);
+
+	return msg[0] != '\0' ? msg : ag_strerror(err);
+}
+
+void
+module_forget_attempt(struct module *m)
+{
+	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 }
 
 static int
@@ -273,32 +264,30 @@ do_preauth(struct module *m)
 	/* A second preauth in one handle starts a new attempt. */
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 	if ((r = ag_guard_begin(&m->guard, &m->req, &res)) != 0) {
-		log_error(m, "preauth", ag_store_errmsg(m->guard.store)[0] != '\0'
-		                            ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		module_log_error(m, "preauth", module_store_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {
 		tell_refusal(m, &res);
-		request_delay(m, res.verdict == AG_REFUSE_EARLY ? res.retry_after : m->cfg.delay_max);
+		module_request_delay(m, res.verdict == AG_REFUSE_EARLY ? res.retry_after : m->cfg.delay_max);
 		return PAM_AUTH_ERR;
 	}
 	if ((ad = calloc(1, sizeof(*ad))) == NULL) {
-		log_error(m, "preauth", "out of memory");
+		module_log_error(m, "preauth", "out of memory");
 		return PAM_BUF_ERR;
 	}
 	ad->attempt = res.attempt;
 	ag_strlcpy(ad->user, m->req.user, sizeof(ad->user));
 	if (pam_set_data(m->pamh, DATA_ATTEMPT, ad, cleanup_free) != PAM_SUCCESS) {
 		free(ad);
-		log_error(m, "preauth", "cannot keep the attempt");
+		module_log_error(m, "preauth", "cannot keep the attempt");
 		return PAM_BUF_ERR;
 	}
 	return PAM_SUCCESS;
 }
 
-/* The attempt preauth started for this user in this handle, or 0. */
-static int64_t
-current_attempt(struct module *m)
+int64_t
+module_current_attempt(struct module *m)
 {
 	const void *data = NULL;
 	const struct attempt_data *ad;
@@ -317,24 +306,23 @@ do_authfail(struct module *m)
 	struct ag_guard_result res;
 	int r;
 
-	r = ag_guard_fail(&m->guard, &m->req, current_attempt(m), &res);
+	r = ag_guard_fail(&m->guard, &m->req, module_current_attempt(m), &res);
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 	if (r != 0) {
-		log_error(m, "authfail", ag_store_errmsg(m->guard.store)[0] != '\0'
-		                             ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		module_log_error(m, "authfail", module_store_error(m, r));
 		return PAM_AUTH_ERR;
 	}
 	if (res.newly_locked && !res.exempt) {
 		char wait[64];
 
 		if (res.locked_until == AG_FOREVER) {
-			say(m, "Too many failed logins; access locked.");
+			module_say(m, "Too many failed logins; access locked.");
 		} else {
 			ag_format_wait(wait, sizeof(wait), res.locked_until - ag_clock_now());
-			say(m, "Too many failed logins; access locked for %s.", wait);
+			module_say(m, "Too many failed logins; access locked for %s.", wait);
 		}
 	}
-	request_delay(m, res.delay);
+	module_request_delay(m, res.delay);
 	return PAM_AUTH_ERR;
 }
 
@@ -342,20 +330,19 @@ static int
 do_authsucc(struct module *m)
 {
 	struct ag_guard_result res;
-	int64_t attempt = current_attempt(m);
+	int64_t attempt = module_current_attempt(m);
 	int r;
 
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 	if (attempt == 0) {
 		/* Without preauth the lock was never checked: refuse rather
 		 * than let a locked account through a broken stack. */
-		log_error(m, "authsucc",
+		module_log_error(m, "authsucc",
 		          "no preauth for this user in this PAM handle (check the stack)");
 		return PAM_AUTH_ERR;
 	}
 	if ((r = ag_guard_succeed(&m->guard, &m->req, attempt, &res)) != 0) {
-		log_error(m, "authsucc", ag_store_errmsg(m->guard.store)[0] != '\0'
-		                             ? ag_store_errmsg(m->guard.store) : ag_strerror(r));
+		module_log_error(m, "authsucc", module_store_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {
@@ -380,10 +367,14 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return do_authfail(&m);
 	case MODE_AUTHSUCC:
 		return do_authsucc(&m);
+	case MODE_PWOK:
+		return module_do_pwok(&m);
+	case MODE_TOTP:
+		return module_do_totp(&m);
 	case MODE_NONE:
 		break;
 	}
-	log_error(&m, "auth", "no mode given (preauth, authfail or authsucc)");
+	module_log_error(&m, "auth", "no mode given (preauth, authfail, authsucc, pwok or totp)");
 	return PAM_SYSTEM_ERR;
 }
 
@@ -407,8 +398,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if ((r = setup(&m, pamh, flags, argc, argv, "account", 1)) != PAM_SUCCESS)
 		return r == PAM_AUTH_ERR ? PAM_PERM_DENIED : r;
 	if ((r = ag_guard_account_check(&m.guard, &m.req, &res)) != 0) {
-		log_error(&m, "account", ag_store_errmsg(m.guard.store)[0] != '\0'
-		                             ? ag_store_errmsg(m.guard.store) : ag_strerror(r));
+		module_log_error(&m, "account", module_store_error(&m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {

@@ -1,0 +1,51 @@
+/* Internal to the store modules (store.c, store_mfa.c): the handle and the
+ * helpers every operation uses.  Not for policy code. */
+#ifndef AG_STORE_INT_H
+#define AG_STORE_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+
+/* Prepared statements are cached per handle in numbered slots; each store
+ * module owns a range. */
+#define AG_STMT_CORE 0
+#define AG_STMT_MFA 32
+#define AG_STMT_SLOTS 64
+
+struct ag_store {
+	sqlite3 *db;
+	int64_t busy_timeout_ms;
+	int64_t busy_since_ns;   /* when the current wait started */
+	uint32_t jitter;         /* per-process state for the retry jitter */
+	sqlite3_stmt *stmt[AG_STMT_SLOTS];
+	char path[PATH_MAX];
+	char errmsg[AG_ERRBUF];
+	int file_version;
+};
+
+/* Records "PATH: what: sqlite message" as the handle's error and returns
+ * the AG_ERR_* code for the SQLite result rc. */
+int ag_store_fail(struct ag_store *st, int rc, const char *what);
+
+/* The statement in slot, prepared from sql on first use, else reset with
+ * its bindings cleared.  NULL when it cannot be prepared. */
+sqlite3_stmt *ag_store_prepare(struct ag_store *st, unsigned slot, const char *sql);
+
+/* Steps a statement that returns no rows (s may be NULL: prepare failed). */
+int ag_store_exec(struct ag_store *st, sqlite3_stmt *s, const char *what);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback only when a transaction is
+ * open). */
+int ag_store_begin(struct ag_store *st);
+int ag_store_commit(struct ag_store *st);
+void ag_store_rollback(struct ag_store *st);
+
+/* Inside a transaction: expires up to limit unconfirmed enrollments (0:
+ * all) and drops MFA rows left empty. */
+int ag_store_mfa_purge(struct ag_store *st, int64_t now, int64_t limit);
+
+#endif

@@ -1,0 +1,192 @@
+/* The verification-code step of pam_authguard: modes pwok and totp.
+ *
+ * The stack (conf/pam.d/sshd-mfa) asks for a code whether or not the
+ * password was right, and whether or not the account exists, so neither
+ * the prompt nor its timing tells a guesser anything:
+ *
+ *   auth requisite                pam_authguard.so preauth
+ *   auth [success=ok default=1]   pam_unix.so
+ *   auth [success=ok default=die] pam_authguard.so pwok
+ *   auth [success=ok default=die] pam_authguard.so totp
+ *   auth sufficient               pam_authguard.so authsucc
+ *   auth requisite                pam_deny.so
+ *
+ * pwok runs only after a good password and marks this attempt; totp always
+ * prompts, and succeeds only with the mark and a valid code.  A wrong
+ * password or code settles the attempt as a failure (delays, lockout). */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <sodium.h>
+
+#include "error.h"
+#include "mfa.h"
+#include "module.h"
+#include "util.h"
+
+#define DATA_PWOK "pam_authguard:pwok"
+
+/* The mark pwok leaves: this attempt of this user passed the password. */
+struct pwok_data {
+	int64_t attempt;
+	char user[AG_NAME_MAX + 1];
+};
+
+static void
+cleanup_free(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+int
+module_do_pwok(struct module *m)
+{
+	struct pwok_data *pd;
+	int64_t attempt = module_current_attempt(m);
+
+	if (attempt == 0) {
+		module_log_error(m, "pwok", "no preauth for this user in this PAM handle (check the stack)");
+		return PAM_AUTH_ERR;
+	}
+	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
+		module_log_error(m, "pwok", "out of memory");
+		return PAM_BUF_ERR;
+	}
+	pd->attempt = attempt;
+	ag_strlcpy(pd->user, m->req.user, sizeof(pd->user));
+	if (pam_set_data(m->pamh, DATA_PWOK, pd, cleanup_free) != PAM_SUCCESS) {
+		free(pd);
+		module_log_error(m, "pwok", "cannot keep the mark");
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* 1 when pwok marked this very attempt for this user. */
+static int
+password_passed(struct module *m, int64_t attempt)
+{
+	const void *data = NULL;
+	const struct pwok_data *pd;
+
+	if (pam_get_data(m->pamh, DATA_PWOK, &data) != PAM_SUCCESS || data == NULL)
+		return 0;
+	pd = data;
+	return attempt != 0 && pd->attempt == attempt && strcmp(pd->user, m->req.user) == 0;
+}
+
+/* Settles the attempt as a failure and returns the deny code. */
+static int
+fail_attempt(struct module *m, int64_t attempt)
+{
+	struct ag_guard_result res;
+	int r;
+
+	r = ag_guard_fail(&m->guard, &m->req, attempt, &res);
+	module_forget_attempt(m);
+	pam_set_data(m->pamh, DATA_PWOK, NULL, NULL);
+	if (r != 0) {
+		module_log_error(m, "totp", module_store_error(m, r));
+		return PAM_AUTH_ERR;
+	}
+	if (res.newly_locked && !res.exempt)
+		module_say(m, "Too many failed logins; access locked.");
+	module_request_delay(m, res.delay);
+	return PAM_AUTH_ERR;
+}
+
+int
+module_do_totp(struct module *m)
+{
+	struct ag_mfa mfa = { .cfg = &m->cfg, .store = m->guard.store, .log = m->guard.log };
+	struct ag_mfa_status status;
+	enum ag_mfa_result result = AG_MFA_WRONG;
+	char err[AG_ERRBUF], *code = NULL;
+	int64_t attempt = module_current_attempt(m);
+	int pw_ok, r, ret = PAM_AUTH_ERR;
+
+	if (attempt == 0) {
+		module_log_error(m, "totp", "no preauth for this user in this PAM handle (check the stack)");
+		return PAM_AUTH_ERR;
+	}
+	pw_ok = password_passed(m, attempt);
+	if ((r = ag_mfa_load_key(&mfa, err)) != 0) {
+		module_log_error(m, "totp", err);
+		return PAM_SYSTEM_ERR;
+	}
+	if ((r = ag_mfa_get_status(&mfa, m->req.user, &status)) != 0) {
+		module_log_error(m, "totp", module_store_error(m, r));
+		ret = PAM_SYSTEM_ERR;
+		goto out;
+	}
+	/* Roll-out: accounts without MFA pass on their password alone.  (The
+	 * missing prompt then shows that the account has no MFA.) */
+	if (!status.enrolled && m->cfg.nullok) {
+		if (!pw_ok) {
+			ret = fail_attempt(m, attempt);
+			goto out;
+		}
+		ret = PAM_SUCCESS;
+		goto out;
+	}
+	r = pam_prompt(m->pamh, PAM_PROMPT_ECHO_OFF, &code, "Verification code: ");
+	if (r != PAM_SUCCESS || code == NULL) {
+		module_log_error(m, "totp", "the conversation gave no code");
+		ret = fail_attempt(m, attempt);
+		if (r == PAM_CONV_ERR || r == PAM_BUF_ERR)
+			ret = r;
+		goto out;
+	}
+	if (!pw_ok) {
+		/* Wrong password (or unknown user): the code is not looked at,
+		 * so neither its validity nor its consumption tells anything. */
+		ret = fail_attempt(m, attempt);
+		goto out;
+	}
+	if (!status.enrolled) {
+		struct ag_logline l;
+
+		ag_logline_init(&l, "mfa_fail");
+		ag_logline_str(&l, "user", m->req.user);
+		ag_logline_str(&l, "reason", "not_enrolled");
+		ag_log_emit(&m->guard.log, LOG_NOTICE, &l);
+		ret = fail_attempt(m, attempt);
+		goto out;
+	}
+	if ((r = ag_mfa_verify(&mfa, m->req.user, code, &result)) != 0) {
+		const char *msg = ag_store_errmsg(m->guard.store);
+
+		if (msg[0] == '\0' && r == AG_ERR_CORRUPT)
+			msg = "stored TOTP secret does not open (wrong secrets key or tampered row)";
+		module_log_error(m, "totp", msg[0] != '\0' ? msg : ag_strerror(r));
+		ret = PAM_SYSTEM_ERR;
+		goto out;
+	}
+	if (result == AG_MFA_OK_TOTP || result == AG_MFA_OK_BACKUP) {
+		if (result == AG_MFA_OK_BACKUP) {
+			struct ag_mfa_status after;
+
+			if (ag_mfa_get_status(&mfa, m->req.user, &after) == 0 && after.backup_left <= 2)
+				module_say(m, "Backup code accepted; %lld left. Generate new ones soon.",
+				           (long long)after.backup_left);
+		}
+		ret = PAM_SUCCESS;
+		goto out;
+	}
+	ret = fail_attempt(m, attempt);
+out:
+	if (code != NULL) {
+		sodium_memzero(code, strlen(code));
+		free(code);
+	}
+	ag_mfa_clear(&mfa);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/* Internal to pam_authguard/: the state one module call works with and the
+ * helpers the mode handlers share.  Every rule stays in lib/. */
+#ifndef PAM_AUTHGUARD_MODULE_H
+#define PAM_AUTHGUARD_MODULE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <security/pam_modules.h>
+
+#include "config.h"
+#include "guard.h"
+#include "store.h"
+
+#define DATA_STORE "pam_authguard:store"
+#define DATA_ATTEMPT "pam_authguard:attempt"
+
+enum mode { MODE_NONE, MODE_PREAUTH, MODE_AUTHFAIL, MODE_AUTHSUCC, MODE_PWOK, MODE_TOTP };
+
+struct module {
+	pam_handle_t *pamh;
+	struct ag_config cfg;
+	enum mode mode;
+	int quiet;           /* silent argument or PAM_SILENT */
+	struct ag_guard guard;
+	struct ag_guard_req req;
+};
+
+/* What preauth leaves for authfail/authsucc in the same handle. */
+struct attempt_data {
+	int64_t attempt;
+	char user[AG_NAME_MAX + 1];
+};
+
+struct store_data {
+	struct ag_store *store;
+	char path[PATH_MAX];
+};
+
+/* Logs "event=error op=OP user=...: MSG; access denied" (LOG_ERR). */
+void module_log_error(struct module *m, const char *op, const char *msg);
+
+/* The store's last error message, or the text of err. */
+const char *module_store_error(struct module *m, int err);
+
+/* Tells the user something through the conversation, unless quiet. */
+void module_say(struct module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Asks libpam to delay a failing pam_authenticate() (capped, unless nodelay). */
+void module_request_delay(struct module *m, int64_t seconds);
+
+/* The attempt preauth started for this user in this handle, or 0. */
+int64_t module_current_attempt(struct module *m);
+
+/* Forgets the attempt (it has been settled). */
+void module_forget_attempt(struct module *m);
+
+/* The pwok and totp modes (mfa_step.c). */
+int module_do_pwok(struct module *m);
+int module_do_totp(struct module *m);
+
+#endif

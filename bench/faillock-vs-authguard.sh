@@ -112,6 +112,7 @@ EOF
 if has authguard; then
 	cat >"$TMP/authguard.conf" <<EOF
 state_file = $TMP/state/state.db
+secrets_key = $TMP/keys/secrets.key
 deny = 100000
 host_deny = 1000000
 delay_base = 0

@@ -33,6 +33,7 @@ mkdir "$T/svc"
 # 1, 2, 4, 8, 16 s).
 cat >"$T/authguard.conf" <<CONF
 state_file = $T/state/state.db
+secrets_key = $T/keys/secrets.key
 deny = 5
 lock_time = 10m
 delay_base = 1

@@ -108,27 +108,27 @@ bad_conf() { # NAME LINE...: a copy of the good file with lines appended
 	ag_service "$n" "$AG_TMP/$n.conf"
 	AG_SVC=$n
 }
-# The good file has 3 lines (comment, state_file, delay_base).
+# The good file has 4 lines (comment, state_file, secrets_key, delay_base).
 bad_conf unknownkey "# a comment" "frobnicate = 3"
-denied "unknown key" "$AG_TMP/unknownkey.conf:5: frobnicate: unknown key"
+denied "unknown key" "$AG_TMP/unknownkey.conf:6: frobnicate: unknown key"
 bad_conf denyzero "deny = 0"
-denied "deny = 0 (below the range)" "$AG_TMP/denyzero.conf:4: deny: number out of range"
+denied "deny = 0 (below the range)" "$AG_TMP/denyzero.conf:5: deny: number out of range"
 bad_conf denyhuge "" "deny = 100001"
-denied "deny = 100001 (above the range)" "$AG_TMP/denyhuge.conf:5: deny: number out of range"
+denied "deny = 100001 (above the range)" "$AG_TMP/denyhuge.conf:6: deny: number out of range"
 bad_conf denyword "deny = ten"
-denied "deny = ten" "$AG_TMP/denyword.conf:4: deny: not a whole number"
+denied "deny = ten" "$AG_TMP/denyword.conf:5: deny: not a whole number"
 bad_conf delaymax "delay_max = 2h"
-denied "delay_max = 2h (above 3600 s)" "$AG_TMP/delaymax.conf:4: delay_max: duration out of range"
+denied "delay_max = 2h (above 3600 s)" "$AG_TMP/delaymax.conf:5: delay_max: duration out of range"
 bad_conf argonly "nodelay = yes"
-denied "module-only key in the file" "$AG_TMP/argonly.conf:4: nodelay: only valid as a module argument"
+denied "module-only key in the file" "$AG_TMP/argonly.conf:5: nodelay: only valid as a module argument"
 bad_conf noequals "deny 5"
-denied "line without =" "$AG_TMP/noequals.conf:4: expected"
+denied "line without =" "$AG_TMP/noequals.conf:5: expected"
 bad_conf badnet "host_allow = 10.0.0.1/8"
-denied "host_allow with host bits set" "$AG_TMP/badnet.conf:4: host_allow: not an address or CIDR"
+denied "host_allow with host bits set" "$AG_TMP/badnet.conf:5: host_allow: not an address or CIDR"
 bad_conf relation "delay_base = 10" "delay_max = 5"
 denied "delay_max smaller than delay_base" "delay_max \\(5\\) is smaller than delay_base \\(10\\)"
 bad_conf evilkey $'bad\x1bkey = 1'
-denied "control character in a line" "$AG_TMP/evilkey.conf:4: control character in line"
+denied "control character in a line" "$AG_TMP/evilkey.conf:5: control character in line"
 
 cp "$good" "$AG_TMP/groupw.conf"
 chmod 664 "$AG_TMP/groupw.conf"
@@ -175,7 +175,7 @@ denied "module argument out of range" "module argument deny: number out of range
 AG_CONF=$AG_TMP/unknownkey.conf
 ag_run_token guard check --subject alice
 ag_expect_eq "authguard-token with the unknown key exits 2 (configuration)" 2 "$AG_RC"
-ag_expect_out "authguard-token names file, line and key on stderr" "unknownkey.conf:5: frobnicate: unknown key"
+ag_expect_out "authguard-token names file, line and key on stderr" "unknownkey.conf:6: frobnicate: unknown key"
 ag_run_ctl status alice
 ag_expect_eq "authguard-ctl status with the unknown key exits 2" 2 "$AG_RC"
 

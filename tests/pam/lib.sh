@@ -27,6 +27,8 @@
 #   AG_RHOST  the PAM_RHOST item ("" for none)
 #   AG_CONF   the configuration file the helpers use
 #   AG_DB     the state file of AG_CONF
+#   AG_KEY    the secrets key of AG_CONF (TOTP secrets, backup codes); in the
+#             temporary directory, created by authguard-ctl init
 
 set -u
 set -o pipefail
@@ -39,6 +41,7 @@ export top_srcdir top_builddir
 AG_MODULE=$top_builddir/pam_authguard/.libs/pam_authguard.so
 AG_CTL_BIN=$top_builddir/helpers/authguard-ctl
 AG_TOKEN_BIN=$top_builddir/helpers/authguard-token
+AG_ENROLL_BIN=$top_builddir/helpers/authguard-enroll
 AG_CAPTURE=$top_builddir/tests/lib/.libs/syslog_capture.so
 PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
 NSS_WRAPPER_LIB=${NSS_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libnss_wrapper.so}
@@ -53,6 +56,7 @@ AG_SVC=ag
 AG_RHOST=192.0.2.10
 AG_CONF=
 AG_DB=
+AG_KEY=
 AG_TMP=
 AG_LOG=
 AG_COUNTER=
@@ -235,17 +239,28 @@ ag_cleanup() {
 }
 
 # ag_conf NAME [LINE...]: writes $AG_TMP/NAME.conf ("key = value" LINEs after
-# a state_file in $AG_TMP/NAME-state/) and runs authguard-ctl init for it.
-# Sets AG_CONF and AG_DB.  With AG_RUNAS set, init runs as that user (the
-# state directory must then exist and belong to it).
+# a state_file in $AG_TMP/NAME-state/ and a secrets_key in $AG_TMP/keys/, or
+# in $AG_STATE_DIR/keys/ when that is set) and runs authguard-ctl init for
+# it, which creates the state and, when missing, the key.  Sets AG_CONF,
+# AG_DB and AG_KEY (a "secrets_key = PATH" LINE overrides the key).  With
+# AG_RUNAS set, init runs as that user (the state directory must then exist
+# and belong to it).  The key is always named: the built-in path is under
+# /etc, which init would otherwise create.
 ag_conf() {
 	local name=$1 line out
 	shift
 	AG_CONF=$AG_TMP/$name.conf
 	AG_DB=${AG_STATE_DIR:-$AG_TMP/$name-state}/state.db
+	AG_KEY=${AG_STATE_DIR:-$AG_TMP}/keys/secrets.key
+	for line in "$@"; do
+		case $line in
+		secrets_key*=*) AG_KEY=$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//') ;;
+		esac
+	done
 	{
 		printf '# %s: test configuration\n' "$name"
 		printf 'state_file = %s\n' "$AG_DB"
+		printf 'secrets_key = %s\n' "${AG_STATE_DIR:-$AG_TMP}/keys/secrets.key"
 		for line in "$@"; do
 			printf '%s\n' "$line"
 		done

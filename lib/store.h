@@ -177,6 +177,57 @@ int ag_store_mfa_set_backup(struct ag_store *store, const char *account,
 /* Forgets an account's MFA entirely (secret, enrollment, backup codes). */
 int ag_store_mfa_reset(struct ag_store *store, const char *account, int *found);
 
+/* ---------------------------------------------------------------- tokens */
+
+#define AG_SID_MAX 128 /* bytes of a session reference kept with a family */
+
+/* Denylists an access token's jti until expires (when it would be refused
+ * anyway).  Revoking twice is harmless. */
+int ag_store_jti_revoke(struct ag_store *store, const char *jti, int64_t expires);
+
+/* *revoked = 1 when jti is denylisted at now.  A plain indexed read. */
+int ag_store_jti_is_revoked(struct ag_store *store, const char *jti, int64_t now, int *revoked);
+
+/* Starts a refresh family (one per login) whose first token has the
+ * SHA-256 hash; sid may be NULL.  *family receives its id. */
+int ag_store_refresh_create(struct ag_store *store, const char *subject, const char *sid,
+                            const uint8_t hash[32], int64_t now, int64_t expires,
+                            int64_t *family);
+
+enum ag_refresh_outcome {
+	AG_REFRESH_OK = 0,    /* redeemed; new_hash is the family's newest token */
+	AG_REFRESH_RETRIED,   /* the previous token again within the grace period:
+	                         its lost successor is replaced by new_hash */
+	AG_REFRESH_UNKNOWN,   /* no such token */
+	AG_REFRESH_EXPIRED,   /* the family's absolute lifetime is over */
+	AG_REFRESH_REVOKED,   /* the family was revoked (logout, reuse) */
+	AG_REFRESH_REUSED     /* an already used token: theft; the family is now
+	                         revoked, info says which session to end */
+};
+
+struct ag_refresh_info {
+	int64_t family;
+	int64_t expires;                 /* the family's absolute expiry */
+	char subject[AG_NAME_MAX + 1];
+	char sid[AG_SID_MAX + 1];        /* "" when not tied to a session */
+};
+
+/* Redeems the token with hash, exactly once, in one BEGIN IMMEDIATE
+ * transaction: marks it used and records new_hash as its successor.  A
+ * used token revokes its family, unless it is the immediate predecessor of
+ * the newest token, that successor was never used, and it was redeemed at
+ * most grace seconds ago (a lost response). */
+int ag_store_refresh_redeem(struct ag_store *store, const uint8_t hash[32],
+                            const uint8_t new_hash[32], int64_t now, int64_t grace,
+                            enum ag_refresh_outcome *outcome, struct ag_refresh_info *info);
+
+/* Revokes the family with id family, or the family of the token with
+ * hash (pass family 0), or every family of subject, or of session sid
+ * (exactly one selector non-zero/non-NULL).  *n receives the number of
+ * families revoked now. */
+int ag_store_refresh_revoke(struct ag_store *store, int64_t family, const uint8_t *hash,
+                            const char *subject, const char *sid, int64_t *n);
+
 /* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
 int ag_store_check(struct ag_store *store);
 

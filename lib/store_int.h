@@ -14,7 +14,8 @@
  * module owns a range. */
 #define AG_STMT_CORE 0
 #define AG_STMT_MFA 32
-#define AG_STMT_SLOTS 64
+#define AG_STMT_TOKEN 48
+#define AG_STMT_SLOTS 80
 
 struct ag_store {
 	sqlite3 *db;
@@ -47,5 +48,9 @@ void ag_store_rollback(struct ag_store *st);
 /* Inside a transaction: expires up to limit unconfirmed enrollments (0:
  * all) and drops MFA rows left empty. */
 int ag_store_mfa_purge(struct ag_store *st, int64_t now, int64_t limit);
+
+/* Inside a transaction: deletes up to limit expired revocations and
+ * refresh families (0: all).  Adds the number removed to *deleted. */
+int ag_store_token_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);
 
 #endif

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "error.h"
 #include "guard.h"
+#include "keyring.h"
 #include "log.h"
 #include "net.h"
 #include "safefile.h"
@@ -47,6 +48,10 @@ usage(void)
 	        "  init                         create the state directory and file, and the\n"
 	        "                               secrets key when missing\n"
 	        "  keygen --secrets             create the key that seals TOTP secrets\n"
+	        "  keygen [--alg EdDSA|ES256|HS256] [--rotate]\n"
+	        "                               create a token signing key (--rotate: replace\n"
+	        "                               the signing key, keep the old one for verifying)\n"
+	        "  keys [--json]                list the token keys\n"
 	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
 	        "  status [--json] --ip ADDR    the same for a remote host (--host NAME for\n"
 	        "                               hosts tracked by DNS name)\n"
@@ -170,6 +175,7 @@ make_dirs(const char *dir, mode_t mode, gid_t gid)
 }
 
 static void make_secrets_key(gid_t gid, int exists_ok);
+static void fmt_time(char *buf, size_t size, int64_t t);
 
 static int
 cmd_init(int argc, char **argv)
@@ -254,15 +260,115 @@ make_secrets_key(gid_t gid, int exists_ok)
 	printf("created secrets key %s\n", cfg.secrets_key);
 }
 
+/* keygen --alg ALG [--rotate]: a new token signing key.  The first key
+ * becomes the signing key; afterwards a new one needs --rotate, which keeps
+ * the old key for verifying the tokens it signed until they expire. */
+static int
+keygen_token(const char *algname, int rotate)
+{
+	char kid[AG_KEYRING_KID_MAX + 1], err[AG_ERRBUF];
+	struct ag_keyring *kr = NULL;
+	enum ag_key_alg alg;
+	struct group *gr = getgrnam(STATE_GROUP);
+	gid_t gid = gr != NULL ? gr->gr_gid : (gid_t)-1;
+	int r, have_keys;
+
+	if (ag_keyring_alg_parse(algname, &alg) != 0)
+		cli_die(CLI_USAGE, "--alg: EdDSA, ES256 or HS256");
+	umask(077);
+	make_dirs(cfg.token_keys_dir, gid != (gid_t)-1 ? 0750 : 0700, gid);
+	r = ag_keyring_load(cfg.token_keys_dir, &kr, err);
+	have_keys = r == 0;
+	ag_keyring_free(kr);
+	if (have_keys && !rotate)
+		cli_die(CLI_USAGE, "%s already has a signing key; use --rotate to replace it",
+		        cfg.token_keys_dir);
+	if (r != 0 && r != AG_ERR_CONFIG && r != AG_ERR_NOTFOUND)
+		cli_die(cli_exit_for(r), "%s", err);
+	r = ag_keyring_generate(cfg.token_keys_dir, alg, 1, gid != (gid_t)-1 ? 0640 : 0600, kid, err);
+	if (r != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	{
+		struct ag_log log = { .sink = ag_log_sink_syslog };
+		struct ag_logline l;
+
+		ag_logline_init(&l, rotate ? "key_rotated" : "key_created");
+		ag_logline_str(&l, "kid", kid);
+		ag_logline_str(&l, "alg", algname);
+		ag_logline_int(&l, "uid", (int64_t)getuid());
+		ag_log_emit(&log, LOG_NOTICE, &l);
+	}
+	printf("created %s key %s in %s%s\n", algname, kid, cfg.token_keys_dir,
+	       rotate ? " (now signing; the previous key verifies until its tokens expire)" : "");
+	return CLI_OK;
+}
+
 static int
 cmd_keygen(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "secrets", no_argument, NULL, 's' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "rotate", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *alg = NULL;
 	struct group *gr;
+	int c, secrets = 0, rotate = 0;
 
-	if (argc != 2 || strcmp(argv[1], "--secrets") != 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 's')
+			secrets = 1;
+		else if (c == 'a')
+			alg = optarg;
+		else if (c == 'r')
+			rotate = 1;
+		else
+			usage();
+	}
+	if (optind != argc || (secrets && (alg != NULL || rotate)))
 		usage();
+	if (!secrets)
+		return keygen_token(alg != NULL ? alg : "EdDSA", rotate);
 	gr = getgrnam(STATE_GROUP);
 	make_secrets_key(gr != NULL ? gr->gr_gid : (gid_t)-1, 0);
+	return CLI_OK;
+}
+
+/* keys [--json]: the token keys, signing key first. */
+static int
+cmd_keys(int argc, char **argv)
+{
+	struct ag_keyring *kr = NULL;
+	struct ag_key_info info;
+	char err[AG_ERRBUF], when[64];
+	json_t *arr = NULL;
+	size_t i;
+	int r, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc != 1 && !json)
+		usage();
+	if ((r = ag_keyring_load(cfg.token_keys_dir, &kr, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	if (json)
+		arr = json_array();
+	for (i = 0; i < ag_keyring_count(kr); i++) {
+		ag_keyring_info(ag_keyring_key(kr, i), &info);
+		if (json) {
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:s}", "kid", info.kid,
+			                                     "alg", info.alg, "status",
+			                                     info.active ? "signing" : "verify", "created",
+			                                     (json_int_t)info.created, "file", info.file));
+			continue;
+		}
+		fmt_time(when, sizeof(when), info.created);
+		printf("%-8s %-6s %s  created %s  (%s)\n", info.active ? "signing" : "verify", info.alg,
+		       info.kid, when, info.file);
+	}
+	ag_keyring_free(kr);
+	if (json)
+		cli_print_json(arr);
 	return CLI_OK;
 }
 
@@ -515,6 +621,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "init", cmd_init },
 		{ "keygen", cmd_keygen },
+		{ "keys", cmd_keys },
 		{ "status", cmd_status },
 		{ "unlock", cmd_unlock },
 		{ "purge", cmd_purge },

@@ -28,6 +28,7 @@
 #include "error.h"
 #include "guard.h"
 #include "mfa.h"
+#include "token.h"
 #include "net.h"
 #include "store.h"
 #include "util.h"
@@ -168,28 +169,6 @@ cmd_guard(int argc, char **argv)
 	return code;
 }
 
-/* Reads one line of at most max - 1 bytes from stdin into buf (newline
- * dropped).  Longer input, a NUL byte or nothing at all is refused. */
-static void
-read_secret_line(char *buf, size_t max, const char *what)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = getchar()) != EOF && c != '\n') {
-		if (c == '\0' || n + 1 >= max) {
-			sodium_memzero(buf, max);
-			cli_die(CLI_USAGE, "%s on stdin: too long or not text", what);
-		}
-		buf[n++] = (char)c;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	if (n == 0)
-		cli_die(CLI_USAGE, "%s expected on stdin", what);
-}
-
 /* authguard-token mfa verify --user ACCOUNT [--ip ADDR]: a TOTP or backup
  * code on stdin.  Refused while the account is locked; a wrong code counts
  * as a failed attempt (it settles the attempt a "guard check" started). */
@@ -231,7 +210,7 @@ cmd_mfa(int argc, char **argv)
 	    (ag_host_normalize(req.rhost, (unsigned)cfg.ipv6_prefix, host, sizeof(host), &is_ip,
 	                       &addr) != 0 || !is_ip))
 		cli_die(CLI_USAGE, "--ip: not an IPv4 or IPv6 address");
-	read_secret_line(code, sizeof(code), "code");
+	cli_read_secret(code, sizeof(code), "code");
 
 	if ((r = ag_store_open(&cfg, 0, &g.store, err)) != 0) {
 		sodium_memzero(code, sizeof(code));
@@ -323,6 +302,16 @@ main(int argc, char **argv)
 		return cmd_guard(argc - i, argv + i);
 	if (strcmp(argv[i], "mfa") == 0)
 		return cmd_mfa(argc - i, argv + i);
+	if (strcmp(argv[i], "issue") == 0 || strcmp(argv[i], "verify") == 0 ||
+	    strcmp(argv[i], "refresh") == 0 || strcmp(argv[i], "revoke") == 0 ||
+	    strcmp(argv[i], "jwks") == 0 || strcmp(argv[i], "batch") == 0) {
+		struct token_ctx ctx = { .cfg = &cfg };
+		int code = strcmp(argv[i], "batch") == 0 ? token_cmd_batch(&ctx, argc - i, argv + i)
+		                                          : token_cmd(&ctx, argc - i, argv + i);
+
+		token_ctx_close(&ctx);
+		return code;
+	}
 	cli_warn("unknown command %s", argv[i]);
 	usage();
 }

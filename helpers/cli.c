@@ -1,9 +1,13 @@
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "error.h"
@@ -92,4 +96,57 @@ json_t *
 cli_json_time(int64_t t)
 {
 	return t == 0 ? json_null() : json_integer((json_int_t)t);
+}
+
+int
+cli_read_line(char *buf, size_t max)
+{
+	size_t n = 0;
+	ssize_t got;
+	char c = 0;
+	int ret = CLI_LINE_OK;
+
+	if (max == 0)
+		return CLI_LINE_BAD;
+	for (;;) {
+		got = read(STDIN_FILENO, &c, 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = CLI_LINE_ERROR;
+			goto out;
+		}
+		if (got == 0 || c == '\n')
+			break;
+		if (c == '\0' || n + 1 >= max) {
+			ret = CLI_LINE_BAD;
+			goto out;
+		}
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n == 0)
+		ret = got == 0 ? CLI_LINE_EOF : CLI_LINE_EMPTY;
+out:
+	sodium_memzero(&c, sizeof(c));
+	if (ret != CLI_LINE_OK)
+		sodium_memzero(buf, max);
+	return ret;
+}
+
+void
+cli_read_secret(char *buf, size_t max, const char *what)
+{
+	switch (cli_read_line(buf, max)) {
+	case CLI_LINE_OK:
+		return;
+	case CLI_LINE_BAD:
+		cli_die(CLI_USAGE, "%s on stdin: too long or not text", what);
+	case CLI_LINE_ERROR:
+		cli_die(CLI_USAGE, "%s on stdin: cannot be read", what);
+	default:
+		cli_die(CLI_USAGE, "%s expected on stdin", what);
+	}
 }

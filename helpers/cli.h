@@ -1,8 +1,10 @@
 /* What every helper shares: exit codes of the web-backend contract,
- * configuration loading, logging set-up and JSON output. */
+ * configuration loading, logging set-up, JSON output and reading secrets
+ * from stdin. */
 #ifndef AG_CLI_H
 #define AG_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -44,5 +46,26 @@ void cli_print_json(json_t *obj);
 
 /* JSON number for a time or a count; null for 0 when zero_is_null. */
 json_t *cli_json_time(int64_t t);
+
+/* Results of cli_read_line(). */
+enum {
+	CLI_LINE_OK = 0,
+	CLI_LINE_EOF = 1,   /* input ended before any byte */
+	CLI_LINE_EMPTY = 2, /* an empty line */
+	CLI_LINE_BAD = 3,   /* longer than max - 1 bytes, or a NUL byte */
+	CLI_LINE_ERROR = 4  /* read error */
+};
+
+/* Reads one line of secret input (a code, a token) from stdin into buf of
+ * max bytes, dropping the newline and a CR before it.  Reads with read(2),
+ * byte by byte: nothing is left in a stdio buffer and nothing past the
+ * newline is consumed, so a second line stays for a second call.  Returns
+ * CLI_LINE_OK, or another CLI_LINE_* with buf wiped. */
+int cli_read_line(char *buf, size_t max);
+
+/* cli_read_line() for a secret that must be there: on anything but a
+ * non-empty line, wipes buf and exits 2 with "WHAT expected on stdin" or
+ * "WHAT on stdin: too long or not text". */
+void cli_read_secret(char *buf, size_t max, const char *what);
 
 #endif

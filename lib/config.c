@@ -18,7 +18,8 @@
 #error "AG_LOCALSTATEDIR must be defined by the build"
 #endif
 
-enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER };
+enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER,
+                T_NAME, T_NAMELIST };
 
 enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1 };
 
@@ -53,6 +54,15 @@ static const struct option_def options[] = {
 	{ "enroll_timeout", T_DURATION,    OFF(enroll_timeout),  60, 7 * 86400, W_BOTH },
 	{ "backup_codes",   T_COUNT,       OFF(backup_codes),    0, 100, W_BOTH },
 	{ "nullok",         T_BOOL,        OFF(nullok),          0, 1, W_BOTH },
+	{ "token_keys_dir", T_PATH,        OFF(token_keys_dir),  0, 0, W_BOTH },
+	{ "token_issuer",   T_NAME,        OFF(token_issuer),    0, AG_TOKEN_NAME_MAX, W_BOTH },
+	{ "token_audience", T_NAME,        OFF(token_audience),  0, AG_TOKEN_NAME_MAX, W_BOTH },
+	{ "token_audiences", T_NAMELIST,   OFF(token_audiences), 0, AG_TOKEN_LIST_MAX, W_BOTH },
+	{ "access_ttl",     T_DURATION,    OFF(access_ttl),      60, 86400, W_BOTH },
+	{ "refresh_ttl",    T_DURATION,    OFF(refresh_ttl),     300, 365 * 86400, W_BOTH },
+	{ "refresh_grace",  T_DURATION,    OFF(refresh_grace),   0, 60, W_BOTH },
+	{ "token_leeway",   T_DURATION,    OFF(token_leeway),    0, 300, W_BOTH },
+	{ "token_max_len",  T_COUNT,       OFF(token_max_len),   512, 262144, W_BOTH },
 	{ "silent",         T_BOOL,        OFF(silent),          0, 1, W_ARG_ONLY },
 	{ "nodelay",        T_BOOL,        OFF(nodelay),         0, 1, W_ARG_ONLY },
 	{ "debug",          T_BOOL,        OFF(debug),           0, 1, W_ARG_ONLY },
@@ -79,6 +89,13 @@ ag_config_defaults(struct ag_config *cfg)
 	cfg->totp_window = 1;
 	cfg->enroll_timeout = 10 * 60;
 	cfg->backup_codes = 10;
+	ag_strlcpy(cfg->token_keys_dir, AG_SYSCONFDIR "/authguard/keys/tokens",
+	           sizeof(cfg->token_keys_dir));
+	cfg->access_ttl = 15 * 60;
+	cfg->refresh_ttl = 30 * 86400;
+	cfg->refresh_grace = 0;
+	cfg->token_leeway = 30;
+	cfg->token_max_len = 8192;
 	cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
 }
 
@@ -207,6 +224,27 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case T_NETLIST:
 		return parse_netlist(cfg, value, why);
+	case T_NAME:
+	case T_NAMELIST:
+		/* Issuers and audiences are compared byte for byte: printable
+		 * ASCII only, no quotes; a list is separated by spaces or commas. */
+		for (const char *p = value; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' ||
+			    (o->type == T_NAME && c == ',')) {
+				if (o->type == T_NAMELIST && (c == ' ' || c == ','))
+					continue;
+				*why = o->type == T_NAME ? "must be printable ASCII without spaces, commas or quotes"
+				                         : "must be printable ASCII names separated by spaces or commas";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
+			*why = "too long";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
 	case T_ISSUER:
 		/* Shown in authenticator apps: printable, no ':' (it separates
 		 * the issuer from the account in the key URI's label). */
@@ -358,6 +396,26 @@ ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF])
 		return AG_ERR_CONFIG;
 	}
 	*cfg = work;
+	return 0;
+}
+
+int
+ag_config_audience_allowed(const struct ag_config *cfg, const char *aud)
+{
+	const char *p = cfg->token_audiences;
+	size_t len = strlen(aud), n;
+
+	if (len == 0)
+		return 0;
+	if (strcmp(aud, cfg->token_audience) == 0)
+		return 1;
+	while (*p != '\0') {
+		p += strspn(p, ", ");
+		n = strcspn(p, ", ");
+		if (n == len && memcmp(p, aud, n) == 0)
+			return 1;
+		p += n;
+	}
 	return 0;
 }
 

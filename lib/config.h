@@ -16,6 +16,8 @@
 #define AG_CONFIG_MAX_ALLOW 64         /* networks in host_allow */
 #define AG_ERRBUF 512                  /* size of error message buffers */
 #define AG_ISSUER_MAX 64               /* bytes of the TOTP issuer name */
+#define AG_TOKEN_NAME_MAX 256          /* bytes of a token issuer or audience */
+#define AG_TOKEN_LIST_MAX 2048         /* bytes of the audience allow-list */
 
 enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
 
@@ -51,6 +53,17 @@ struct ag_config {
 	int64_t backup_codes;  /* codes issued per account */
 	int nullok;            /* accounts without MFA pass the code step */
 
+	/* access and refresh tokens (authguard-token) */
+	char token_keys_dir[PATH_MAX];          /* signing keys, one file each */
+	char token_issuer[AG_TOKEN_NAME_MAX + 1];   /* iss; required to issue/verify */
+	char token_audience[AG_TOKEN_NAME_MAX + 1]; /* aud; required likewise */
+	char token_audiences[AG_TOKEN_LIST_MAX + 1];/* other aud values issue may use */
+	int64_t access_ttl;    /* seconds an access token lives */
+	int64_t refresh_ttl;   /* absolute lifetime of a login's refresh family */
+	int64_t refresh_grace; /* seconds the previous refresh token may be retried */
+	int64_t token_leeway;  /* clock skew tolerated on exp/nbf/iat */
+	int64_t token_max_len; /* bytes of a token accepted for verification */
+
 	/* module-only switches (not valid in the file) */
 	int silent;            /* no messages through the conversation */
 	int nodelay;           /* do not ask libpam for a failure delay */
@@ -75,6 +88,10 @@ int ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
  * that only make sense for the PAM module (silent, nodelay, debug) are
  * accepted here but not in the file.  Returns 0 or AG_ERR_CONFIG. */
 int ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF]);
+
+/* Returns 1 when aud is the configured token_audience or one of
+ * token_audiences (an exact match), else 0. */
+int ag_config_audience_allowed(const struct ag_config *cfg, const char *aud);
 
 /* Checks relations between options (e.g. delay_max >= delay_base).
  * Returns 0 or AG_ERR_CONFIG with the reason in err. */

@@ -115,6 +115,33 @@ say "A web login flow: check before the password, then failure or success"
 "$TOK" --conf "$T/authguard.conf" guard failure --subject henry@example.com --ip 2001:db8:7:1::5
 "$TOK" --conf "$T/authguard.conf" guard check --subject henry@example.com --ip 2001:db8:7:1::99 || echo "  (exit $?: same /64, delay owed)"
 
+say "MFA: enroll alice for TOTP codes (authguard-enroll: secret, key URI, QR code)"
+ENR=$build/helpers/authguard-enroll
+# An older build/demo may predate authguard-enroll.
+[ -x "$ENR" ] || (cd "$build" && make -s -j"$(nproc)") >/dev/null
+"$ENR" --conf "$T/authguard.conf" --user alice --issuer "authguard demo" \
+	--png "$T/alice-qr.png" </dev/null | tee "$T/enroll.txt" | sed 's/^/  /'
+secret=$(sed -n 's/^Secret key: *//p' "$T/enroll.txt" | tr -d ' ')
+echo "  zbarimg reads $T/alice-qr.png as:"
+echo "  $(zbarimg --raw -q --nodbus "$T/alice-qr.png")"
+
+say "The app's current code (here from oathtool) confirms; backup codes are shown once"
+oathtool --totp -b "$secret" |
+	"$ENR" --conf "$T/authguard.conf" --user alice --confirm | tee "$T/confirm.txt" |
+	sed 's/^/  /'
+"$ENR" --conf "$T/authguard.conf" --user alice --status | sed 's/^/  /'
+backup=$(sed -n 's/^ *1\. //p' "$T/confirm.txt")
+
+say "The state file holds the secret sealed and the backup codes hashed"
+echo "  lines of 'sqlite3 state.db .dump' that contain the secret or a backup code:" \
+	"$(sqlite3 "$T/state/state.db" .dump | grep -c -e "$secret" -e "$backup" || true)"
+
+say "A web login checks the same codes (authguard-token mfa verify, code on stdin)"
+echo "$backup" | "$TOK" --conf "$T/authguard.conf" mfa verify --user alice
+echo "$backup" | "$TOK" --conf "$T/authguard.conf" mfa verify --user alice ||
+	echo "  (exit $?: a backup code works once)"
+"$ENR" --conf "$T/authguard.conf" --user alice --status | sed 's/^/  /'
+
 say "Everything the state holds"
 "$CTL" --conf "$T/authguard.conf" status | sed 's/^/  /'
 echo

@@ -576,3 +576,153 @@ ag_expect_log_clean() {
 		ag_pass "no raw control characters in the captured log"
 	fi
 }
+
+# ------------------------------------------------------------- MFA
+
+# ag_mfa_service NAME [CONF [EXTRA_MODULE_ARGS...]]: writes the PAM service
+# NAME with the verification-code stack of conf/pam.d/sshd-mfa, the test
+# password check standing in for pam_unix:
+#
+#   preauth / password [success=ok default=1] / pwok [success=ok default=die]
+#   / totp [success=ok default=die] / authsucc sufficient / pam_deny
+#
+# A wrong password skips pwok and still reaches totp, which asks for the
+# code and then refuses.  EXTRA_MODULE_ARGS go on every pam_authguard line.
+ag_mfa_service() {
+	local name=$1 conf=${2:-$AG_CONF} args
+	shift
+	[ $# -gt 0 ] && shift
+	args="conf=$conf nodelay${*:+ $*}"
+	cat >"$AG_TMP/svc/$name" <<-EOF
+	auth     requisite                $AG_MODULE preauth $args
+	auth     [success=ok default=1]   pam_exec.so expose_authtok quiet $AG_TMP/check-password.sh
+	auth     [success=ok default=die] $AG_MODULE pwok $args
+	auth     [success=ok default=die] $AG_MODULE totp $args
+	auth     sufficient               $AG_MODULE authsucc $args
+	auth     requisite                pam_deny.so
+	account  required                 $AG_MODULE $args
+	EOF
+	chmod 644 "$AG_TMP/svc/$name"
+}
+
+# ag_mfa_setup NAME [LINE...]: configuration + init (which creates AG_KEY)
+# + an MFA service of the same name, made current.
+ag_mfa_setup() {
+	ag_conf "$@"
+	ag_mfa_service "$1" "$AG_CONF"
+	AG_SVC=$1
+}
+
+# ag_totp SECRET [TIME]: the TOTP code of the Base32 SECRET at TIME (default
+# AG_NOW), computed by oathtool (OATH Toolkit), not by our code.
+ag_totp() {
+	oathtool --totp -b -N "@${2:-$AG_NOW}" "$1"
+}
+
+# ag_wrong_code SECRET [TIME]: a well-formed 6-digit code that is none of
+# the codes of the steps around TIME (so it is wrong whatever the window).
+ag_wrong_code() {
+	local t=${2:-$AG_NOW} c near k
+	near=" "
+	for k in -3 -2 -1 0 1 2 3; do
+		near="$near$(ag_totp "$1" $((t + 30 * k))) "
+	done
+	for c in 000000 111111 222222 333333 444444 555555; do
+		case $near in *" $c "*) continue ;; esac
+		printf '%s\n' "$c"
+		return 0
+	done
+	return 1
+}
+
+# ag_pam_mfa USER PASSWORD CODE [OPERATION...]: like ag_pam, answering the
+# password prompt with PASSWORD and the verification-code prompt with CODE
+# (libpam_misc's conversation reads each answer as one line of stdin).
+# CODE "-" gives no second line (the conversation then meets end of file).
+# The answers are read from a file, so an answer pamtester leaves unread
+# (a long line) cannot turn the exit status into SIGPIPE's.
+ag_pam_mfa() {
+	local user=$1 pw=$2 code=$3 item=()
+	shift 3
+	[ $# -gt 0 ] || set -- authenticate
+	[ -n "$AG_RHOST" ] && item=(-I "rhost=$AG_RHOST")
+	if [ "$code" = - ]; then
+		printf '%s\n' "$pw" >"$AG_TMP/answers"
+	else
+		printf '%s\n%s\n' "$pw" "$code" >"$AG_TMP/answers"
+	fi
+	AG_LOG_MARK=$(ag_log_lines)
+	AG_OUT=$(ag_pamtester_run "$user" ${item[@]+"${item[@]}"} -- "$@" <"$AG_TMP/answers")
+	AG_RC=$?
+	ag_check_sanitizer "$AG_OUT" "pamtester $AG_SVC"
+	return 0
+}
+
+# ag_mfa_attempt DESC USER PASSWORD CODE RC CHECKED [OPERATION...]: one
+# pamtester run answering two prompts, which must exit RC and whose password
+# check must (CHECKED=1) or must not (0) have run.
+ag_mfa_attempt() {
+	local desc=$1 user=$2 pw=$3 code=$4 rc=$5 checked=$6 before after
+	shift 6
+	before=$(ag_count)
+	ag_pam_mfa "$user" "$pw" "$code" "$@"
+	after=$(ag_count)
+	if [ "$AG_RC" = "$rc" ] && [ $((after - before)) = "$checked" ]; then
+		ag_pass "$desc"
+	else
+		ag_fail "$desc" "expected exit $rc, password check run $checked time(s)" \
+			"got exit $AG_RC, password check run $((after - before)) time(s)" \
+			"output: $(printf '%s' "$AG_OUT" | tr '\n' ' ' | cut -c1-300)"
+	fi
+}
+
+# ag_run_enroll ARGS...: authguard-enroll on AG_CONF (stdin as given); sets
+# AG_RC, AG_JSON (stdout), AG_OUT (stderr) and the log mark.
+ag_run_enroll() {
+	local errf=$AG_TMP/enroll.err
+	AG_LOG_MARK=$(ag_log_lines)
+	AG_JSON=$(ag_helper "$AG_ENROLL_BIN" "$@" 2>"$errf")
+	AG_RC=$?
+	AG_OUT=$(cat "$errf")
+	ag_check_sanitizer "$AG_OUT" "authguard-enroll $*"
+	return 0
+}
+
+# ag_enroll USER: enrolls USER at AG_NOW through authguard-enroll (start,
+# then confirm with oathtool's current code) and counts as one check.
+# Sets AG_SECRET (Base32) and AG_BACKUP (array of the backup codes as
+# shown).  The confirmation uses the time step of AG_NOW: move the clock
+# on by 30 s before the first login, or its code is a replay.
+AG_SECRET=
+AG_BACKUP=()
+ag_enroll() {
+	local user=$1 code
+	AG_SECRET=
+	AG_BACKUP=()
+	ag_run_enroll --user "$user" --json </dev/null
+	if [ "$AG_RC" != 0 ]; then
+		ag_fail "$user enrolled" "authguard-enroll --user ... --json exit $AG_RC" \
+			"stdout: $AG_JSON" "stderr: $AG_OUT"
+		return 1
+	fi
+	AG_SECRET=$(ag_jget "$AG_JSON" secret)
+	if ! [[ $AG_SECRET =~ ^[A-Z2-7]{32}$ ]]; then
+		ag_fail "$user enrolled" "no 32-character Base32 secret in: $AG_JSON"
+		return 1
+	fi
+	code=$(ag_totp "$AG_SECRET")
+	AG_JSON=$(printf '%s\n' "$code" |
+		ag_helper "$AG_ENROLL_BIN" --user "$user" --confirm --json 2>"$AG_TMP/enroll.err")
+	AG_RC=$?
+	AG_OUT=$(cat "$AG_TMP/enroll.err")
+	if [ "$AG_RC" != 0 ] || [ "$(ag_jget "$AG_JSON" enrolled)" != true ]; then
+		ag_fail "$user enrolled" "authguard-enroll --confirm --json exit $AG_RC" \
+			"stdout: $AG_JSON" "stderr: $AG_OUT"
+		return 1
+	fi
+	mapfile -t AG_BACKUP < <(ag_python -c '
+import json, sys
+for c in json.loads(sys.argv[1])["backup_codes"]:
+    print(c)' "$AG_JSON")
+	ag_pass "$user enrolled (secret, ${#AG_BACKUP[@]} backup codes)"
+}

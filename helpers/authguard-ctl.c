@@ -627,25 +627,11 @@ main(int argc, char **argv)
 		{ "purge", cmd_purge },
 		{ "check-config", cmd_check_config },
 	};
-	int i = 1;
+	int i;
 	size_t c;
 
 	cli_progname = "authguard-ctl";
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
-			conf_path = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
-			conf_path = argv[i] + 7;
-			i++;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage();
-		} else {
-			cli_die(CLI_USAGE, "unknown option %s (see --help)", argv[i]);
-		}
-	}
-	if (i >= argc)
-		usage();
+	i = cli_global_options(argc, argv, &conf_path, usage);
 	if (strcmp(argv[i], "version") == 0) {
 		printf("authguard-ctl %s\n", PACKAGE_VERSION);
 		return CLI_OK;

@@ -43,7 +43,12 @@ usage(void)
 	        "usage: authguard-token [--conf FILE] guard check|failure|success\n"
 	        "                       --subject NAME [--ip ADDR] [--attempt ID]\n"
 	        "       authguard-token [--conf FILE] mfa verify --user ACCOUNT [--ip ADDR]\n"
-	        "                       (the TOTP or backup code on stdin)\n");
+	        "                       (the TOTP or backup code on stdin)\n"
+	        "       authguard-token [--conf FILE] issue --sub SUBJECT [--aud AUD] [--sid SID]\n"
+	        "                       [--ttl SECONDS] [--refresh] [--claims-stdin]\n"
+	        "       authguard-token [--conf FILE] verify | refresh | revoke [--family | --user S]\n"
+	        "                       (the token on stdin)\n"
+	        "       authguard-token [--conf FILE] jwks | batch\n");
 	exit(CLI_USAGE);
 }
 
@@ -274,24 +279,10 @@ internal:
 int
 main(int argc, char **argv)
 {
-	int i = 1;
+	int i;
 
 	cli_progname = "authguard-token";
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
-			conf_path = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
-			conf_path = argv[i] + 7;
-			i++;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage();
-		} else {
-			cli_die(CLI_USAGE, "unknown option %s (see --help)", argv[i]);
-		}
-	}
-	if (i >= argc)
-		usage();
+	i = cli_global_options(argc, argv, &conf_path, usage);
 	if (strcmp(argv[i], "version") == 0) {
 		printf("authguard-token %s\n", PACKAGE_VERSION);
 		return CLI_OK;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -71,6 +72,29 @@ cli_load_config(struct ag_config *cfg, const char *path)
 		cli_die(CLI_USAGE, "%s", err);
 	if ((r = ag_config_validate(cfg, err)) != 0)
 		cli_die(CLI_USAGE, "%s: %s", file, err);
+}
+
+int
+cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void))
+{
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
+			*conf_path = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
+			*conf_path = argv[i] + 7;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage();
+		} else {
+			cli_die(CLI_USAGE, "unknown option %s (see --help)", argv[i]);
+		}
+	}
+	if (i >= argc)
+		usage();
+	return i;
 }
 
 void

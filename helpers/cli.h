@@ -38,6 +38,10 @@ int cli_exit_for(int err);
  * (must exist).  Exits 2 with the reason on error. */
 void cli_load_config(struct ag_config *cfg, const char *path);
 
+/* Parses the options before a helper's command (--conf FILE, --help) and
+ * returns the index of the command; calls usage() when there is none. */
+int cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void));
+
 /* Opens syslog (LOG_AUTHPRIV) under the program name. */
 void cli_log_open(void);
 

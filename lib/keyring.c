@@ -1114,23 +1114,6 @@ out:
 
 /* ------------------------------------------------------------ writing keys */
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Writes data to a new temporary file in the directory, with mode and
  * (when gid_required, or when possible) group gid; its name goes to tmp. */
 static int
@@ -1157,7 +1140,7 @@ write_temp(int dirfd, const char *dpath, const char *data, size_t len, mode_t mo
 		goto out;
 	}
 	/* after fchown, which may clear bits; and the umask may have taken some */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || ag_safe_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		snprintf(err, AG_ERRBUF, "%s/%s: cannot be written: %s", dpath, tmp, strerror(errno));
 		goto out;
 	}

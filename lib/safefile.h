@@ -33,4 +33,8 @@ int ag_safe_check_dir(const char *path, int flags, const char **reasonp);
 int ag_safe_read_file(const char *path, size_t maxsize, int flags, char **bufp,
                       size_t *lenp, const char **reasonp);
 
+/* Writes all len bytes to fd, retrying short writes and EINTR.  Returns 0
+ * or -1 (errno set). */
+int ag_safe_write_all(int fd, const void *buf, size_t len);
+
 #endif

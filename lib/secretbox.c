@@ -70,23 +70,6 @@ out:
 	return ret;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 ag_secretbox_key_generate(const char *path, mode_t mode, const char **reasonp)
 {
@@ -128,7 +111,7 @@ ag_secretbox_key_generate(const char *path, mode_t mode, const char **reasonp)
 	randombytes_buf(key, sizeof(key));
 	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
 	hex[KEY_HEX_LEN] = '\n';
-	if (write_all(fd, hex, KEY_HEX_LEN + 1) != 0 || fsync(fd) != 0) {
+	if (ag_safe_write_all(fd, hex, KEY_HEX_LEN + 1) != 0 || fsync(fd) != 0) {
 		reason = "could not be written";
 		goto out;
 	}

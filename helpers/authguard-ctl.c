@@ -26,6 +26,7 @@
 #include "error.h"
 #include "guard.h"
 #include "keyring.h"
+#include "session.h"
 #include "log.h"
 #include "net.h"
 #include "safefile.h"
@@ -52,6 +53,9 @@ usage(void)
 	        "                               create a token signing key (--rotate: replace\n"
 	        "                               the signing key, keep the old one for verifying)\n"
 	        "  keys [--json]                list the token keys\n"
+	        "  sessions [--json] [USER]     PAM and web sessions\n"
+	        "  sessions end --user USER | --sid HANDLE\n"
+	        "                               end web sessions (and their refresh tokens)\n"
 	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
 	        "  status [--json] --ip ADDR    the same for a remote host (--host NAME for\n"
 	        "                               hosts tracked by DNS name)\n"
@@ -555,6 +559,115 @@ cmd_unlock(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* -------------------------------------------------------------- sessions */
+
+struct sess_ctx {
+	json_t *arr;  /* NULL: print for people */
+	int64_t now;
+	unsigned count;
+};
+
+static int
+list_pam(void *vctx, const struct ag_pam_session *s)
+{
+	struct sess_ctx *c = vctx;
+	char user[4 * 64 + 8], when[64];
+
+	c->count++;
+	if (c->arr != NULL) {
+		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "kind",
+		                                        "pam", "user", s->user, "service", s->service,
+		                                        "tty", s->tty, "rhost", s->rhost, "pid",
+		                                        (json_int_t)s->pid, "started",
+		                                        (json_int_t)s->started));
+		return 0;
+	}
+	ag_log_escape(user, sizeof(user), s->user, strlen(s->user), 64);
+	fmt_time(when, sizeof(when), s->started);
+	printf("pam  %-16s %-8s tty=%s rhost=%s pid=%lld since %s\n", user, s->service,
+	       s->tty[0] != '\0' ? s->tty : "-", s->rhost[0] != '\0' ? s->rhost : "-",
+	       (long long)s->pid, when);
+	return 0;
+}
+
+static int
+list_web(void *vctx, const struct ag_web_session *s)
+{
+	struct sess_ctx *c = vctx;
+	char user[4 * 64 + 8], sid[AG_SID_MAX + 1], when[64];
+
+	c->count++;
+	ag_session_handle(s->id_hash, sid);
+	if (c->arr != NULL) {
+		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "kind",
+		                                        "web", "user", s->user, "sid", sid, "last_seen",
+		                                        (json_int_t)s->last_seen, "idle_expires",
+		                                        (json_int_t)s->idle_expires, "expires",
+		                                        (json_int_t)s->abs_expires, "clerk_session",
+		                                        s->clerk_sid[0] != '\0' ? json_string(s->clerk_sid)
+		                                                                : json_null()));
+		return 0;
+	}
+	ag_log_escape(user, sizeof(user), s->user, strlen(s->user), 64);
+	fmt_time(when, sizeof(when), s->last_seen);
+	printf("web  %-16s sid=%s last seen %s%s%s\n", user, sid, when,
+	       s->clerk_sid[0] != '\0' ? " clerk=" : "", s->clerk_sid);
+	return 0;
+}
+
+/* sessions [--json] [USER] | sessions end (--user USER | --sid HANDLE) */
+static int
+cmd_sessions(int argc, char **argv)
+{
+	struct sess_ctx c = { .now = ag_clock_now() };
+	struct ag_store *st;
+	const char *user = NULL;
+	uint8_t hash[32];
+	int64_t n = 0, fams = 0;
+	int i, json = 0, r;
+
+	if (argc >= 2 && strcmp(argv[1], "end") == 0) {
+		if (argc != 4 || (strcmp(argv[2], "--user") != 0 && strcmp(argv[2], "--sid") != 0))
+			usage();
+		st = open_store(0);
+		if (strcmp(argv[2], "--user") == 0) {
+			r = ag_store_session_end(st, NULL, argv[3], NULL, ag_session_handle, &n);
+			if (r == 0)
+				r = ag_store_refresh_revoke(st, 0, NULL, argv[3], NULL, &fams);
+		} else {
+			if (ag_session_handle_parse(argv[3], hash) != 0)
+				cli_die(CLI_USAGE, "--sid: not a session handle");
+			r = ag_store_session_end(st, hash, NULL, NULL, ag_session_handle, &n);
+		}
+		if (r != 0)
+			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+		ag_store_close(st);
+		printf("ended %lld web session%s, revoked %lld refresh famil%s\n", (long long)n,
+		       n == 1 ? "" : "s", (long long)fams, fams == 1 ? "y" : "ies");
+		return CLI_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (user == NULL && argv[i][0] != '-')
+			user = argv[i];
+		else
+			usage();
+	}
+	if (json)
+		c.arr = json_array();
+	st = open_store(0);
+	if (ag_store_pam_session_list(st, user, list_pam, &c) != 0 ||
+	    ag_store_session_list(st, user, c.now, list_web, &c) != 0)
+		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+	ag_store_close(st);
+	if (json)
+		cli_print_json(c.arr);
+	else if (c.count == 0)
+		printf("no sessions\n");
+	return CLI_OK;
+}
+
 /* ----------------------------------------------------------------- purge */
 
 static int
@@ -622,6 +735,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init },
 		{ "keygen", cmd_keygen },
 		{ "keys", cmd_keys },
+		{ "sessions", cmd_sessions },
 		{ "status", cmd_status },
 		{ "unlock", cmd_unlock },
 		{ "purge", cmd_purge },

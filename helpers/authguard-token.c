@@ -295,10 +295,13 @@ main(int argc, char **argv)
 		return cmd_mfa(argc - i, argv + i);
 	if (strcmp(argv[i], "issue") == 0 || strcmp(argv[i], "verify") == 0 ||
 	    strcmp(argv[i], "refresh") == 0 || strcmp(argv[i], "revoke") == 0 ||
-	    strcmp(argv[i], "jwks") == 0 || strcmp(argv[i], "batch") == 0) {
+	    strcmp(argv[i], "jwks") == 0 || strcmp(argv[i], "batch") == 0 ||
+	    strcmp(argv[i], "session") == 0 || strcmp(argv[i], "logout") == 0) {
 		struct token_ctx ctx = { .cfg = &cfg };
-		int code = strcmp(argv[i], "batch") == 0 ? token_cmd_batch(&ctx, argc - i, argv + i)
-		                                          : token_cmd(&ctx, argc - i, argv + i);
+		int code = strcmp(argv[i], "batch") == 0     ? token_cmd_batch(&ctx, argc - i, argv + i)
+		         : strcmp(argv[i], "session") == 0   ? token_cmd_session(&ctx, argc - i, argv + i)
+		         : strcmp(argv[i], "logout") == 0    ? token_cmd_logout(&ctx, argc - i, argv + i)
+		                                             : token_cmd(&ctx, argc - i, argv + i);
 
 		token_ctx_close(&ctx);
 		return code;

@@ -47,5 +47,7 @@ int token_op_jwks(struct token_ctx *ctx, json_t **out);
 /* Command-line entry points (argv[0] is the command name). */
 int token_cmd(struct token_ctx *ctx, int argc, char **argv);
 int token_cmd_batch(struct token_ctx *ctx, int argc, char **argv);
+int token_cmd_session(struct token_ctx *ctx, int argc, char **argv);
+int token_cmd_logout(struct token_ctx *ctx, int argc, char **argv);
 
 #endif

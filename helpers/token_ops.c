@@ -15,6 +15,7 @@
 #include "error.h"
 #include "jwt.h"
 #include "log.h"
+#include "session.h"
 #include "token.h"
 #include "util.h"
 
@@ -246,6 +247,26 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 	}
 	if ((code = need_keyring(ctx, out)) != 0)
 		return code;
+	if (req->sid != NULL) {
+		/* Only a live session of ours can be named. */
+		uint8_t sh[32];
+		int alive = 0;
+
+		if (ag_session_handle_parse(req->sid, sh) != 0) {
+			*out = error_json("usage", "sid must be a session handle (the \"sid\" of session create)");
+			return CLI_USAGE;
+		}
+		if ((code = need_store(ctx, out)) != 0)
+			return code;
+		if (ag_store_session_alive(ctx->store, sh, ag_clock_now(), &alive) != 0) {
+			*out = error_json("state", ag_store_errmsg(ctx->store));
+			return CLI_INTERNAL;
+		}
+		if (!alive) {
+			*out = reject_json(ag_jwt_reason_name(AG_JWT_SESSION_ENDED));
+			return CLI_REJECT;
+		}
+	}
 	if ((o = json_object()) == NULL)
 		return CLI_INTERNAL;
 	if ((code = sign_access(ctx, req->sub, aud, req->sid, ttl, req->extra, o, &why)) != 0) {
@@ -316,6 +337,23 @@ token_op_verify(struct token_ctx *ctx, const char *token, size_t len, json_t **o
 		json_decref(claims);
 		*out = reject_json(ag_jwt_reason_name(AG_JWT_REVOKED));
 		return CLI_REJECT;
+	}
+	/* Tied to a session: that session must still be live (logout, a
+	 * Clerk revocation or an expiry ends the token with it). */
+	if (json_object_get(claims, "sid") != NULL) {
+		uint8_t hash[32];
+		int alive = 0;
+
+		if (ag_session_handle_parse(json_string_value(json_object_get(claims, "sid")), hash) != 0 ||
+		    (r = ag_store_session_alive(ctx->store, hash, now, &alive)) != 0 || !alive) {
+			json_decref(claims);
+			if (r != 0) {
+				*out = error_json("state", ag_store_errmsg(ctx->store));
+				return CLI_INTERNAL;
+			}
+			*out = reject_json(ag_jwt_reason_name(AG_JWT_SESSION_ENDED));
+			return CLI_REJECT;
+		}
 	}
 	*out = json_pack("{s:b, s:o}", "valid", 1, "claims", claims);
 	return CLI_OK;

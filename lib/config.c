@@ -19,7 +19,7 @@
 #endif
 
 enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER,
-                T_NAME, T_NAMELIST };
+                T_NAME, T_NAMELIST, T_ONLIMIT, T_COOKIE, T_SAMESITE };
 
 enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1 };
 
@@ -63,6 +63,17 @@ static const struct option_def options[] = {
 	{ "refresh_grace",  T_DURATION,    OFF(refresh_grace),   0, 60, W_BOTH },
 	{ "token_leeway",   T_DURATION,    OFF(token_leeway),    0, 300, W_BOTH },
 	{ "token_max_len",  T_COUNT,       OFF(token_max_len),   512, 262144, W_BOTH },
+	{ "session_idle",   T_DURATION,    OFF(session_idle),    60, 30 * 86400, W_BOTH },
+	{ "session_lifetime", T_DURATION,  OFF(session_lifetime), 300, 365 * 86400, W_BOTH },
+	{ "session_touch",  T_DURATION,    OFF(session_touch),   0, 3600, W_BOTH },
+	{ "session_max",    T_COUNT,       OFF(session_max),     0, 1000, W_BOTH },
+	{ "session_on_limit", T_ONLIMIT,   OFF(session_evict),   0, 0, W_BOTH },
+	{ "session_revoke_on_mismatch", T_BOOL, OFF(session_revoke_on_mismatch), 0, 1, W_BOTH },
+	{ "session_cookie", T_COOKIE,      OFF(session_cookie),  0, AG_COOKIE_MAX, W_BOTH },
+	{ "session_samesite", T_SAMESITE,  OFF(session_samesite_lax), 0, 0, W_BOTH },
+	{ "pam_session_max", T_COUNT,      OFF(pam_session_max), 0, 1000, W_BOTH },
+	{ "webhook_secret_file", T_PATH,  OFF(webhook_secret_file), 0, 0, W_BOTH },
+	{ "webhook_tolerance", T_DURATION, OFF(webhook_tolerance), 60, 3600, W_BOTH },
 	{ "silent",         T_BOOL,        OFF(silent),          0, 1, W_ARG_ONLY },
 	{ "nodelay",        T_BOOL,        OFF(nodelay),         0, 1, W_ARG_ONLY },
 	{ "debug",          T_BOOL,        OFF(debug),           0, 1, W_ARG_ONLY },
@@ -96,6 +107,18 @@ ag_config_defaults(struct ag_config *cfg)
 	cfg->refresh_grace = 0;
 	cfg->token_leeway = 30;
 	cfg->token_max_len = 8192;
+	cfg->session_idle = 30 * 60;
+	cfg->session_lifetime = 12 * 3600;
+	cfg->session_touch = 60;
+	cfg->session_max = 5;
+	cfg->session_evict = 1;
+	cfg->session_revoke_on_mismatch = 1;
+	ag_strlcpy(cfg->session_cookie, "__Host-ag_session", sizeof(cfg->session_cookie));
+	cfg->session_samesite_lax = 0;
+	cfg->pam_session_max = 5;
+	ag_strlcpy(cfg->webhook_secret_file, AG_SYSCONFDIR "/authguard/keys/webhook.secret",
+	           sizeof(cfg->webhook_secret_file));
+	cfg->webhook_tolerance = 300;
 	cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
 }
 
@@ -224,6 +247,47 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case T_NETLIST:
 		return parse_netlist(cfg, value, why);
+	case T_ONLIMIT:
+		if (strcmp(value, "evict") == 0)
+			cfg->session_evict = 1;
+		else if (strcmp(value, "refuse") == 0)
+			cfg->session_evict = 0;
+		else {
+			*why = "must be evict or refuse";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_SAMESITE:
+		if (strcmp(value, "strict") == 0)
+			cfg->session_samesite_lax = 0;
+		else if (strcmp(value, "lax") == 0)
+			cfg->session_samesite_lax = 1;
+		else {
+			*why = "must be strict or lax";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_COOKIE:
+		/* The __Host- prefix makes browsers insist on Secure, Path=/ and
+		 * no Domain: the cookie cannot be planted from a subdomain. */
+		if (strncmp(value, "__Host-", 7) != 0 || value[7] == '\0') {
+			*why = "must start with __Host- and name a cookie";
+			return AG_ERR_CONFIG;
+		}
+		for (const char *p = value; *p != '\0'; p++) {
+			char c = *p;
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			      c == '_' || c == '-' || c == '.')) {
+				*why = "cookie names may use letters, digits, '_', '-' and '.'";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, AG_COOKIE_MAX + 1) != 0) {
+			*why = "too long";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
 	case T_NAME:
 	case T_NAMELIST:
 		/* Issuers and audiences are compared byte for byte: printable

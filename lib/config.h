@@ -18,6 +18,7 @@
 #define AG_ISSUER_MAX 64               /* bytes of the TOTP issuer name */
 #define AG_TOKEN_NAME_MAX 256          /* bytes of a token issuer or audience */
 #define AG_TOKEN_LIST_MAX 2048         /* bytes of the audience allow-list */
+#define AG_COOKIE_MAX 64               /* bytes of the session cookie name */
 
 enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
 
@@ -63,6 +64,21 @@ struct ag_config {
 	int64_t refresh_grace; /* seconds the previous refresh token may be retried */
 	int64_t token_leeway;  /* clock skew tolerated on exp/nbf/iat */
 	int64_t token_max_len; /* bytes of a token accepted for verification */
+
+	/* web and PAM sessions */
+	int64_t session_idle;      /* seconds without activity before a session ends */
+	int64_t session_lifetime;  /* absolute lifetime of a web session */
+	int64_t session_touch;     /* write activity at most once per this many seconds */
+	int64_t session_max;       /* live web sessions per user (0: no limit) */
+	int session_evict;         /* at the limit: 1 evict the least recently used, 0 refuse */
+	int session_revoke_on_mismatch; /* a foreign fingerprint ends the session */
+	char session_cookie[AG_COOKIE_MAX + 1]; /* cookie name, __Host- prefixed */
+	int session_samesite_lax;  /* SameSite=Lax instead of Strict */
+	int64_t pam_session_max;   /* concurrent PAM sessions per user (0: no limit) */
+
+	/* Clerk webhooks (authguard-webhook) */
+	char webhook_secret_file[PATH_MAX]; /* whsec_ signing secret, one line */
+	int64_t webhook_tolerance; /* seconds a webhook timestamp may differ from now */
 
 	/* module-only switches (not valid in the file) */
 	int silent;            /* no messages through the conversation */

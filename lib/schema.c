@@ -24,6 +24,16 @@
  *   refresh_token   - SHA-256 of every token of a family, its parent, and
  *                     when it was redeemed (used tokens are kept to detect
  *                     reuse, until the family expires).
+ *
+ * Tables (version 4):
+ *   web_session  - SHA-256 of each session id (the id itself is never
+ *                  stored), its user, fingerprint hash, Clerk session, and
+ *                  idle and absolute expiries.
+ *   pam_session  - open PAM sessions: user, service, tty, rhost, the pid of
+ *                  the process that opened it and the boot it belongs to
+ *                  (rows of dead processes or earlier boots do not count).
+ *   webhook_msg  - ids of processed webhook messages, kept for the
+ *                  timestamp tolerance window so a replay is refused.
  */
 #include "autoconf.h"
 
@@ -95,10 +105,42 @@ static const char *const migrations[] = {
 	"  used_at INTEGER"
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX refresh_token_family ON refresh_token (family_id);",
+
+	/* 3 -> 4: web and PAM sessions, webhook message ids */
+	"CREATE TABLE web_session ("
+	"  id_hash BLOB PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  fingerprint BLOB NOT NULL,"
+	"  clerk_sid TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  idle_expires INTEGER NOT NULL,"
+	"  abs_expires INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX web_session_user ON web_session (user, last_seen);"
+	"CREATE INDEX web_session_clerk ON web_session (clerk_sid) WHERE clerk_sid IS NOT NULL;"
+	"CREATE INDEX web_session_idle ON web_session (idle_expires);"
+	"CREATE TABLE pam_session ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  service TEXT,"
+	"  tty TEXT,"
+	"  rhost TEXT,"
+	"  pid INTEGER NOT NULL,"
+	"  boot_id TEXT NOT NULL,"
+	"  started INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX pam_session_user ON pam_session (user);"
+	"CREATE TABLE webhook_msg ("
+	"  id TEXT PRIMARY KEY,"
+	"  expires INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX webhook_msg_expires ON webhook_msg (expires);",
 };
 
 const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", "revoked_jti",
-	                                  "refresh_family", "refresh_token", NULL };
+	                                  "refresh_family", "refresh_token", "web_session",
+	                                  "pam_session", "webhook_msg", NULL };
 
 int
 ag_schema_latest(void)

@@ -1089,7 +1089,8 @@ ag_store_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted
 		return r;
 	if ((r = purge_some(st, now, limit, deleted)) != 0 ||
 	    (r = ag_store_mfa_purge(st, now, limit)) != 0 ||
-	    (r = ag_store_token_purge(st, now, limit, deleted)) != 0) {
+	    (r = ag_store_token_purge(st, now, limit, deleted)) != 0 ||
+	    (r = ag_store_session_purge(st, now, limit, deleted)) != 0) {
 		ag_store_rollback(st);
 		return r;
 	}

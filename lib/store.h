@@ -228,6 +228,92 @@ int ag_store_refresh_redeem(struct ag_store *store, const uint8_t hash[32],
 int ag_store_refresh_revoke(struct ag_store *store, int64_t family, const uint8_t *hash,
                             const char *subject, const char *sid, int64_t *n);
 
+/* -------------------------------------------------------------- sessions */
+
+struct ag_web_session {
+	uint8_t id_hash[32];          /* SHA-256 of the session id */
+	char user[AG_NAME_MAX + 1];
+	uint8_t fingerprint[32];      /* SHA-256 of the User-Agent (and attributes) */
+	char clerk_sid[AG_SID_MAX + 1];  /* "" when not linked */
+	int64_t created, last_seen, idle_expires, abs_expires;
+};
+
+enum ag_session_verdict {
+	AG_SESSION_OK = 0,
+	AG_SESSION_UNKNOWN,   /* no such session (never was, ended, rotated) */
+	AG_SESSION_EXPIRED,   /* idle timeout or absolute lifetime passed */
+	AG_SESSION_MISMATCH   /* fingerprint differs: another browser */
+};
+
+/* Stores a new session.  At most max_per_user live sessions per user: when
+ * the user already has that many, evict set removes the least recently
+ * used ones (*evicted counts them), else nothing is stored and *refused is
+ * set.  Expired sessions of the user are removed first. */
+int ag_store_session_create(struct ag_store *store, const struct ag_web_session *s,
+                            int64_t max_per_user, int evict, int64_t now, int64_t *evicted,
+                            int *refused);
+
+/* Checks a session at now.  A match refreshes last_seen and slides the idle
+ * expiry (never past abs_expires) -- but writes only when touch_interval
+ * seconds have passed since the last write (*touched says whether it
+ * did).  A fingerprint mismatch with revoke set deletes the session. */
+int ag_store_session_check(struct ag_store *store, const uint8_t id_hash[32],
+                           const uint8_t fingerprint[32], int64_t now, int64_t idle,
+                           int64_t touch_interval, int revoke, enum ag_session_verdict *verdict,
+                           struct ag_web_session *out, int *touched);
+
+/* Replaces a live session's id (privilege change): the new hash takes over
+ * everything, the old one is gone, refresh families follow (old_sid and
+ * new_sid are the public handles recorded with them). */
+int ag_store_session_rotate(struct ag_store *store, const uint8_t old_hash[32],
+                            const uint8_t new_hash[32], const char *old_sid, const char *new_sid,
+                            int64_t now, enum ag_session_verdict *verdict,
+                            struct ag_web_session *out);
+
+/* Ends sessions -- one by hash, all of a user, or all linked to a Clerk
+ * session (exactly one selector) -- and revokes their refresh families.
+ * sid_of_hash maps a session hash to the handle families were recorded
+ * with.  *n counts the sessions ended. */
+int ag_store_session_end(struct ag_store *store, const uint8_t *id_hash, const char *user,
+                         const char *clerk_sid, void (*sid_of_hash)(const uint8_t h[32],
+                                                                    char out[AG_SID_MAX + 1]),
+                         int64_t *n);
+
+/* 1 in *alive when the session with this hash exists and has not expired. */
+int ag_store_session_alive(struct ag_store *store, const uint8_t id_hash[32], int64_t now,
+                           int *alive);
+
+/* Calls fn for each live session of user (all users when NULL). */
+int ag_store_session_list(struct ag_store *store, const char *user, int64_t now,
+                          int (*fn)(void *ctx, const struct ag_web_session *s), void *ctx);
+
+struct ag_pam_session {
+	int64_t id;
+	char user[AG_NAME_MAX + 1];
+	char service[64], tty[64], rhost[256], boot_id[40];
+	int64_t pid, started;
+};
+
+/* Records a PAM session unless user already has max live ones (max 0: no
+ * limit).  alive(ctx, row) tells whether an existing row still counts (its
+ * process runs, same boot); rows that do not are deleted.  *id receives
+ * the new row's id; *refused is set when over the limit. */
+int ag_store_pam_session_open(struct ag_store *store, const struct ag_pam_session *s,
+                              int64_t max, int (*alive)(void *ctx, const struct ag_pam_session *row),
+                              void *ctx, int64_t *id, int *refused);
+
+/* Removes a PAM session row (closing twice is harmless). */
+int ag_store_pam_session_close(struct ag_store *store, int64_t id);
+
+/* Calls fn for each recorded PAM session of user (all when NULL). */
+int ag_store_pam_session_list(struct ag_store *store, const char *user,
+                              int (*fn)(void *ctx, const struct ag_pam_session *s), void *ctx);
+
+/* Records a webhook message id until expires; *first is 0 when it was
+ * already recorded (a replay). */
+int ag_store_webhook_seen(struct ag_store *store, const char *msg_id, int64_t now,
+                          int64_t expires, int *first);
+
 /* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
 int ag_store_check(struct ag_store *store);
 

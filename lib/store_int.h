@@ -15,7 +15,8 @@
 #define AG_STMT_CORE 0
 #define AG_STMT_MFA 32
 #define AG_STMT_TOKEN 48
-#define AG_STMT_SLOTS 80
+#define AG_STMT_SESSION 64
+#define AG_STMT_SLOTS 100
 
 struct ag_store {
 	sqlite3 *db;
@@ -52,5 +53,9 @@ int ag_store_mfa_purge(struct ag_store *st, int64_t now, int64_t limit);
 /* Inside a transaction: deletes up to limit expired revocations and
  * refresh families (0: all).  Adds the number removed to *deleted. */
 int ag_store_token_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);
+
+/* Inside a transaction: deletes up to limit expired web sessions and
+ * webhook message ids (0: all).  Adds the number removed to *deleted. */
+int ag_store_session_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);
 
 #endif

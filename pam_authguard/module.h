@@ -55,6 +55,10 @@ int64_t module_current_attempt(struct module *m);
 /* Forgets the attempt (it has been settled). */
 void module_forget_attempt(struct module *m);
 
+/* The session phase (session_step.c). */
+int module_open_session(struct module *m);
+int module_close_session(struct module *m);
+
 /* The pwok and totp modes (mfa_step.c). */
 int module_do_pwok(struct module *m);
 int module_do_totp(struct module *m);

@@ -10,6 +10,8 @@
  *                  preauth in this handle | PAM_SYSTEM_ERR error
  *   account        PAM_SUCCESS | PAM_PERM_DENIED locked | PAM_SYSTEM_ERR
  *   setcred        PAM_SUCCESS (nothing to do)
+ *   open_session   PAM_SUCCESS | PAM_PERM_DENIED too many logins | PAM_SYSTEM_ERR
+ *   close_session  PAM_SUCCESS | PAM_SESSION_ERR error
  * PAM_IGNORE is never returned. */
 #include "autoconf.h"
 
@@ -406,4 +408,26 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;
+}
+
+PUBLIC int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	int r;
+
+	if ((r = setup(&m, pamh, flags, argc, argv, "session", 1)) != PAM_SUCCESS)
+		return r == PAM_AUTH_ERR ? PAM_PERM_DENIED : r;
+	return module_open_session(&m);
+}
+
+PUBLIC int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	int r;
+
+	if ((r = setup(&m, pamh, flags, argc, argv, "session", 1)) != PAM_SUCCESS)
+		return PAM_SESSION_ERR;
+	return module_close_session(&m);
 }

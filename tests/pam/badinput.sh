@@ -127,7 +127,7 @@ ag_expect_eq "guard check with a host name as --ip: usage error (2)" 2 "$AG_RC"
 
 ag_say "the state file and the log afterwards"
 ag_expect_eq "PRAGMA integrity_check is ok" ok "$(sqlite3 "$AG_DB" 'PRAGMA integrity_check;')"
-ag_expect_eq "every table still exists" "backup_code failure mfa refresh_family refresh_token revoked_jti subject" \
+ag_expect_eq "every table still exists" "backup_code failure mfa pam_session refresh_family refresh_token revoked_jti subject web_session webhook_msg" \
 	"$(sqlite3 "$AG_DB" "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;" | tr '\n' ' ' | sed 's/ $//')"
 ag_expect_eq "the SQL-looking name is stored as a plain row" 1 \
 	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject WHERE kind = 1 AND name = '''; DROP TABLE subject; --';")"

@@ -6,7 +6,7 @@ set -euo pipefail
 mod=$top_builddir/pam_authguard/.libs/pam_authguard.so
 [ -f "$mod" ] || { echo "module not built: $mod"; exit 1; }
 
-want=$'pam_sm_acct_mgmt\npam_sm_authenticate\npam_sm_setcred'
+want=$'pam_sm_acct_mgmt\npam_sm_authenticate\npam_sm_close_session\npam_sm_open_session\npam_sm_setcred'
 got=$(nm -D --defined-only "$mod" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort)
 if [ "$got" != "$want" ]; then
 	echo "FAIL: exported symbols differ"
@@ -20,7 +20,8 @@ echo "ok - exports exactly: $(echo "$got" | tr '\n' ' ')"
 LD_PRELOAD=${AG_PRELOAD_EXTRA:-} ASAN_OPTIONS=detect_leaks=0 python3 - "$mod" <<'PY'
 import ctypes, os, sys
 lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_LOCAL)
-for name in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt"):
+for name in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt",
+             "pam_sm_open_session", "pam_sm_close_session"):
     getattr(lib, name)
 print("ok - dlopen(RTLD_NOW) resolves every symbol")
 PY

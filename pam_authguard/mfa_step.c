@@ -98,7 +98,7 @@ fail_attempt(struct module *m, int64_t attempt)
 		return PAM_AUTH_ERR;
 	}
 	if (res.newly_locked && !res.exempt)
-		module_say(m, "Too many failed logins; access locked.");
+		module_say_locked(m, res.locked_until);
 	module_request_delay(m, res.delay);
 	return PAM_AUTH_ERR;
 }

@@ -46,6 +46,9 @@ const char *module_store_error(struct module *m, int err);
 /* Tells the user something through the conversation, unless quiet. */
 void module_say(struct module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Tells the user that this failure locked the account or host. */
+void module_say_locked(struct module *m, int64_t locked_until);
+
 /* Asks libpam to delay a failing pam_authenticate() (capped, unless nodelay). */
 void module_request_delay(struct module *m, int64_t seconds);
 

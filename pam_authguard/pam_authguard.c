@@ -242,6 +242,19 @@ module_request_delay(struct module *m, int64_t seconds)
 	pam_fail_delay(m->pamh, (unsigned int)(seconds * 1000000));
 }
 
+void
+module_say_locked(struct module *m, int64_t locked_until)
+{
+	char wait[64];
+
+	if (locked_until == AG_FOREVER) {
+		module_say(m, "Too many failed logins; access locked.");
+		return;
+	}
+	ag_format_wait(wait, sizeof(wait), locked_until - ag_clock_now());
+	module_say(m, "Too many failed logins; access locked for %s.", wait);
+}
+
 const char *
 module_store_error(struct module *m, int err)
 {
@@ -314,16 +327,8 @@ do_authfail(struct module *m)
 		module_log_error(m, "authfail", module_store_error(m, r));
 		return PAM_AUTH_ERR;
 	}
-	if (res.newly_locked && !res.exempt) {
-		char wait[64];
-
-		if (res.locked_until == AG_FOREVER) {
-			module_say(m, "Too many failed logins; access locked.");
-		} else {
-			ag_format_wait(wait, sizeof(wait), res.locked_until - ag_clock_now());
-			module_say(m, "Too many failed logins; access locked for %s.", wait);
-		}
-	}
+	if (res.newly_locked && !res.exempt)
+		module_say_locked(m, res.locked_until);
 	module_request_delay(m, res.delay);
 	return PAM_AUTH_ERR;
 }

@@ -4,15 +4,19 @@
 # pamtester + pam_wrapper, accounts enrolled with authguard-enroll, codes
 # computed by oathtool (OATH Toolkit) -- an implementation nobody here wrote.
 #
-# A code is accepted once, within one step either side of now; a wrong code
-# is a failed login (10 lock the account); the code prompt appears whether
-# or not the password was right and whether or not the account exists or
-# is enrolled, with the same output; backup codes work once and die when
-# regenerated; nullok lets unenrolled accounts in on the password alone;
-# a missing key, a wrong key or a tampered row deny with a clear error; the
-# state file holds neither secrets nor backup codes; hostile input is
-# refused and counted.  (The RFC 6238 vectors are checked against oathtool
-# in tests/interop/totp_oathtool.sh.)
+# A code is accepted once, within one step either side of now (also when
+# 8 logins present it at the same moment); a wrong code is a failed login
+# (10 lock the account); the code prompt appears whether or not the
+# password was right and whether or not the account exists or is enrolled,
+# with the same output, and after a wrong password the code is not used
+# up; a success does not carry over to the next authentication in the same
+# PAM handle; backup codes work once and die when regenerated; nullok lets
+# unenrolled accounts in on the password alone; the shipped
+# conf/pam.d/sshd-mfa stack behaves so; a missing, unsafe or wrong key and
+# a tampered row deny with a clear error; the state file holds neither
+# secrets nor backup codes; hostile input is refused and counted.  (The RFC
+# 6238 vectors are checked against oathtool in
+# tests/interop/totp_oathtool.sh.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
 command -v oathtool >/dev/null 2>&1 || ag_skip "oathtool not installed (apt-get install oathtool)"
@@ -374,6 +378,9 @@ ag_mfa_attempt "key readable by others: refused" alice "$AG_RIGHT" "$(ag_totp "$
 ag_expect_log "event=error says why" "event=error op=totp user=alice: secrets key $AG_KEY: is readable by others"
 chmod 600 "$AG_KEY"
 cp -p "$AG_KEY" "$AG_KEY.good"
+head -c 63 "$AG_KEY.good" >"$AG_KEY"
+ag_mfa_attempt "a key of 63 hexadecimal digits: refused" alice "$AG_RIGHT" "$(ag_totp "$alice")" 1 1
+ag_expect_log "event=error says why" "event=error op=totp user=alice: secrets key $AG_KEY: is too short"
 printf '%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$AG_KEY"
 ag_mfa_attempt "another key in its place: refused" alice "$AG_RIGHT" "$(ag_totp "$alice")" 1 1
 ag_expect_log "event=error: the secret does not open" \
@@ -404,6 +411,11 @@ ag_mfa_attempt "uma's sealed secret copied into wes's row: uma's code refused fo
 ag_expect_log "a clear event=error" "event=error op=totp user=wes: .*(does not open|tampered).*; access denied"
 ag_mfa_attempt "... and wes's own code refused" wes "$AG_RIGHT" "$(ag_totp "$wes")" 1 1
 ag_mfa_attempt "uma, untouched: accepted" uma "$AG_RIGHT" "$(ag_totp "$uma")" 0 1
+sqlite3 "$AG_DB" "UPDATE mfa SET secret = randomblob(7) WHERE account = 'wes';" ||
+	ag_bail "sqlite3 could not damage the row"
+ag_mfa_attempt "wes's sealed secret replaced by 7 random bytes: refused" wes "$AG_RIGHT" "$(ag_totp "$wes")" 1 1
+ag_expect_log "a clear event=error" "event=error op=totp user=wes: .*(damaged|does not open|tampered).*; access denied"
+ag_expect_no_log "nothing accepted" 'event=mfa_ok|event=success'
 
 ag_say "hostile input at the code prompt"
 enroll xena

@@ -175,6 +175,7 @@ for i in 6 7 8 9; do
 	ag_pam_mfa carol "$AG_RIGHT" "$(ag_wrong_code "$carol")"
 done
 ag_expect_status "PAM: 4 more wrong codes, 9 failures" carol -- failures=9 locked=false
+ag_expect_status "PAM: the 4 wrong codes count for the address too" --ip $AG_RHOST -- failures=4
 refused "web: the 10th wrong code" carol "$(ag_wrong_code "$carol")" wrong --ip 198.51.100.80
 expect_json "web: the 10th wrong code locks for an hour" failures=10 locked_until=$((AG_NOW + 3600))
 ag_expect_log "web: event=lock service=web" \

@@ -53,6 +53,7 @@ usage(void)
 	        "                               create a token signing key (--rotate: replace\n"
 	        "                               the signing key, keep the old one for verifying)\n"
 	        "  keys [--json]                list the token keys\n"
+	        "  keys --prune                 delete verification keys whose tokens have expired\n"
 	        "  sessions [--json] [USER]     PAM and web sessions\n"
 	        "  sessions end --user USER | --sid HANDLE\n"
 	        "                               end web sessions (and their refresh tokens)\n"
@@ -340,7 +341,41 @@ cmd_keygen(int argc, char **argv)
 	return CLI_OK;
 }
 
-/* keys [--json]: the token keys, signing key first. */
+/* keys --prune: deletes verification keys no token can need any more.
+ * Every token they signed was issued before the signing key was created,
+ * so all of them expire by then + access_ttl + token_leeway. */
+static int
+prune_keys(struct ag_keyring *kr)
+{
+	struct ag_key_info active, info;
+	char path[PATH_MAX];
+	int64_t cutoff;
+	size_t i;
+	int n = 0;
+
+	ag_keyring_info(ag_keyring_active(kr), &active);
+	cutoff = active.created + cfg.access_ttl + cfg.token_leeway;
+	if (ag_clock_now() <= cutoff) {
+		printf("nothing to prune before %lld (tokens of older keys may still be valid)\n",
+		       (long long)cutoff);
+		return CLI_OK;
+	}
+	for (i = 0; i < ag_keyring_count(kr); i++) {
+		ag_keyring_info(ag_keyring_key(kr, i), &info);
+		if (info.active || info.created > active.created)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cfg.token_keys_dir, info.file);
+		if (unlink(path) != 0)
+			cli_die(CLI_INTERNAL, "remove %s: %s", path, strerror(errno));
+		printf("removed verification key %s\n", info.kid);
+		n++;
+	}
+	if (n == 0)
+		printf("no verification keys to remove\n");
+	return CLI_OK;
+}
+
+/* keys [--json | --prune]: the token keys, signing key first. */
 static int
 cmd_keys(int argc, char **argv)
 {
@@ -350,11 +385,17 @@ cmd_keys(int argc, char **argv)
 	json_t *arr = NULL;
 	size_t i;
 	int r, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int prune = argc == 2 && strcmp(argv[1], "--prune") == 0;
 
-	if (argc != 1 && !json)
+	if (argc != 1 && !json && !prune)
 		usage();
 	if ((r = ag_keyring_load(cfg.token_keys_dir, &kr, err)) != 0)
 		cli_die(cli_exit_for(r), "%s", err);
+	if (prune) {
+		r = prune_keys(kr);
+		ag_keyring_free(kr);
+		return r;
+	}
 	if (json)
 		arr = json_array();
 	for (i = 0; i < ag_keyring_count(kr); i++) {

@@ -6,6 +6,7 @@
 #define AG_TOKEN_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,7 @@ struct token_ctx {
 	const struct ag_config *cfg;
 	struct ag_store *store;
 	struct ag_keyring *keyring;
+	struct timespec keys_mtime; /* of token_keys_dir when the keyring was loaded */
 };
 
 void token_ctx_close(struct token_ctx *ctx);

@@ -16,6 +16,7 @@
 #include "util.h"
 
 #define BATCH_LINE_MAX (64 * 1024) /* longest request line */
+#define INPUT_MAX (16 * 1024)      /* longest token line on stdin, at least */
 
 static void usage_tokens(void) __attribute__((noreturn));
 
@@ -126,7 +127,10 @@ cmd_with_input(struct token_ctx *ctx, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
-	size_t max = (size_t)ctx->cfg->token_max_len + 2;
+	/* Room beyond token_max_len, so a long token is refused as
+	 * too_large by verify rather than as unreadable input. */
+	size_t max = (size_t)ctx->cfg->token_max_len + 2 < INPUT_MAX ? INPUT_MAX
+	                                                             : (size_t)ctx->cfg->token_max_len + 2;
 	const char *user = NULL;
 	json_t *out = NULL;
 	char *in = NULL;

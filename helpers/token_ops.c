@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -68,14 +69,24 @@ need_store(struct token_ctx *ctx, json_t **out)
 	return 0;
 }
 
+/* Loads the keyring, and in a long-running process (batch) loads it again
+ * when the directory changed (a rotation adds a file and rewrites one), so
+ * it signs with the new key and verifies tokens signed by it. */
 static int
 need_keyring(struct token_ctx *ctx, json_t **out)
 {
 	char err[AG_ERRBUF];
+	struct stat sb;
 	int r;
 
-	if (ctx->keyring != NULL)
+	if (stat(ctx->cfg->token_keys_dir, &sb) != 0)
+		memset(&sb, 0, sizeof(sb));
+	if (ctx->keyring != NULL && sb.st_mtim.tv_sec == ctx->keys_mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == ctx->keys_mtime.tv_nsec)
 		return 0;
+	ag_keyring_free(ctx->keyring);
+	ctx->keyring = NULL;
+	ctx->keys_mtime = sb.st_mtim;
 	if ((r = ag_keyring_load(ctx->cfg->token_keys_dir, &ctx->keyring, err)) != 0) {
 		*out = error_json("keys", err);
 		return r == AG_ERR_NOMEM || r == AG_ERR_SYSTEM ? CLI_INTERNAL : CLI_USAGE;
@@ -156,6 +167,12 @@ sign_access(struct token_ctx *ctx, const char *sub, const char *aud, const char 
 	}
 	r = ag_jwt_sign(ctx->keyring, claims, NULL, &token);
 	json_decref(claims);
+	if (r == 0 && strlen(token) > (size_t)ctx->cfg->token_max_len) {
+		/* Never hand out a token our own verify would refuse. */
+		sodium_memzero(token, strlen(token));
+		free(token);
+		r = AG_ERR_TOOLONG;
+	}
 	if (r != 0) {
 		*why = r == AG_ERR_TOOLONG ? "too_large" : "sign_failed";
 		return r == AG_ERR_TOOLONG ? CLI_USAGE : CLI_INTERNAL;
@@ -250,6 +267,7 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 	if (req->sid != NULL) {
 		/* Only a live session of ours can be named. */
 		uint8_t sh[32];
+		char owner[AG_NAME_MAX + 1];
 		int alive = 0;
 
 		if (ag_session_handle_parse(req->sid, sh) != 0) {
@@ -258,11 +276,12 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 		}
 		if ((code = need_store(ctx, out)) != 0)
 			return code;
-		if (ag_store_session_alive(ctx->store, sh, ag_clock_now(), &alive) != 0) {
+		if (ag_store_session_alive(ctx->store, sh, ag_clock_now(), &alive, owner) != 0) {
 			*out = error_json("state", ag_store_errmsg(ctx->store));
 			return CLI_INTERNAL;
 		}
-		if (!alive) {
+		/* A token may only be tied to its own subject's session. */
+		if (!alive || strcmp(owner, req->sub) != 0) {
 			*out = reject_json(ag_jwt_reason_name(AG_JWT_SESSION_ENDED));
 			return CLI_REJECT;
 		}
@@ -345,7 +364,7 @@ token_op_verify(struct token_ctx *ctx, const char *token, size_t len, json_t **o
 		int alive = 0;
 
 		if (ag_session_handle_parse(json_string_value(json_object_get(claims, "sid")), hash) != 0 ||
-		    (r = ag_store_session_alive(ctx->store, hash, now, &alive)) != 0 || !alive) {
+		    (r = ag_store_session_alive(ctx->store, hash, now, &alive, NULL)) != 0 || !alive) {
 			json_decref(claims);
 			if (r != 0) {
 				*out = error_json("state", ag_store_errmsg(ctx->store));
@@ -401,9 +420,19 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 	}
 	if (outcome != AG_REFRESH_OK && outcome != AG_REFRESH_RETRIED) {
 		sodium_memzero(next, sizeof(next));
-		if (outcome == AG_REFRESH_REUSED)
+		if (outcome == AG_REFRESH_REUSED) {
+			uint8_t sh[32];
+			int64_t n = 0;
+
 			log_token("refresh_reuse", info.subject, info.sid[0] != '\0' ? "sid" : NULL,
 			          info.sid, info.family);
+			/* Theft: the session the family belongs to ends too. */
+			if (info.sid[0] != '\0' && ag_session_handle_parse(info.sid, sh) == 0 &&
+			    ag_store_session_end(ctx->store, sh, NULL, NULL, ag_session_handle, &n) != 0) {
+				*out = error_json("state", ag_store_errmsg(ctx->store));
+				return CLI_INTERNAL;
+			}
+		}
 		*out = reject_json(refresh_reason(outcome));
 		return CLI_REJECT;
 	}
@@ -430,6 +459,34 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 }
 
 static int
+verify_any_audience(struct token_ctx *ctx, const char *token, size_t len, int64_t now,
+                    json_t **claims, enum ag_jwt_reason *reason)
+{
+	struct ag_jwt_expect exp;
+	const char *p = ctx->cfg->token_audiences;
+	char aud[AG_TOKEN_NAME_MAX + 1];
+	size_t n;
+	int r;
+
+	ag_jwt_expect_init(&exp, ctx->cfg->token_issuer, ctx->cfg->token_audience);
+	exp.leeway = ctx->cfg->token_leeway;
+	exp.max_len = (size_t)ctx->cfg->token_max_len;
+	r = ag_jwt_verify(ctx->keyring, token, len, &exp, now, claims, reason);
+	while (r != 0 && *reason == AG_JWT_BAD_AUDIENCE && *p != '\0') {
+		p += strspn(p, ", ");
+		n = strcspn(p, ", ");
+		if (n == 0 || n >= sizeof(aud))
+			break;
+		memcpy(aud, p, n);
+		aud[n] = '\0';
+		p += n;
+		exp.audience = aud;
+		r = ag_jwt_verify(ctx->keyring, token, len, &exp, now, claims, reason);
+	}
+	return r;
+}
+
+static int
 is_jti(const char *s, size_t len)
 {
 	size_t i;
@@ -450,7 +507,6 @@ int
 token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family,
                 const char *user, json_t **out)
 {
-	struct ag_jwt_expect exp;
 	enum ag_jwt_reason reason = AG_JWT_ERROR;
 	json_t *claims = NULL;
 	uint8_t hash[32];
@@ -478,10 +534,8 @@ token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family
 		/* A whole token: only a genuine one names a jti worth storing. */
 		if ((code = need_identity(ctx, out)) != 0 || (code = need_keyring(ctx, out)) != 0)
 			return code;
-		ag_jwt_expect_init(&exp, ctx->cfg->token_issuer, ctx->cfg->token_audience);
-		exp.leeway = ctx->cfg->token_leeway;
-		exp.max_len = (size_t)ctx->cfg->token_max_len;
-		r = ag_jwt_verify(ctx->keyring, token, len, &exp, now, &claims, &reason);
+		/* Any audience issue may use is ours to revoke. */
+		r = verify_any_audience(ctx, token, len, now, &claims, &reason);
 		if (r != 0 && reason == AG_JWT_EXPIRED) {
 			*out = json_pack("{s:b, s:s}", "revoked", 0, "reason", "expired");
 			return CLI_OK; /* nothing left to revoke */
@@ -502,7 +556,7 @@ token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family
 		*out = reject_json("malformed");
 		return CLI_REJECT;
 	}
-	if ((r = ag_store_jti_revoke(ctx->store, jti, until)) != 0)
+	if ((r = ag_store_jti_revoke(ctx->store, jti, now, until)) != 0)
 		return *out = error_json("state", ag_store_errmsg(ctx->store)), CLI_INTERNAL;
 	log_token("token_revoked", NULL, "jti", jti, 0);
 	*out = json_pack("{s:b, s:s, s:I}", "revoked", 1, "jti", jti, "until", (json_int_t)until);

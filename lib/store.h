@@ -183,7 +183,7 @@ int ag_store_mfa_reset(struct ag_store *store, const char *account, int *found);
 
 /* Denylists an access token's jti until expires (when it would be refused
  * anyway).  Revoking twice is harmless. */
-int ag_store_jti_revoke(struct ag_store *store, const char *jti, int64_t expires);
+int ag_store_jti_revoke(struct ag_store *store, const char *jti, int64_t now, int64_t expires);
 
 /* *revoked = 1 when jti is denylisted at now.  A plain indexed read. */
 int ag_store_jti_is_revoked(struct ag_store *store, const char *jti, int64_t now, int *revoked);
@@ -279,9 +279,10 @@ int ag_store_session_end(struct ag_store *store, const uint8_t *id_hash, const c
                                                                     char out[AG_SID_MAX + 1]),
                          int64_t *n);
 
-/* 1 in *alive when the session with this hash exists and has not expired. */
+/* 1 in *alive when the session with this hash exists and has not expired;
+ * user (when not NULL, AG_NAME_MAX + 1 bytes) receives its user. */
 int ag_store_session_alive(struct ag_store *store, const uint8_t id_hash[32], int64_t now,
-                           int *alive);
+                           int *alive, char *user);
 
 /* Calls fn for each live session of user (all users when NULL). */
 int ag_store_session_list(struct ag_store *store, const char *user, int64_t now,

@@ -390,7 +390,8 @@ out:
 }
 
 int
-ag_store_session_alive(struct ag_store *st, const uint8_t id_hash[32], int64_t now, int *alive)
+ag_store_session_alive(struct ag_store *st, const uint8_t id_hash[32], int64_t now, int *alive,
+                       char *user)
 {
 	struct ag_web_session ws;
 	int found = 0, r;
@@ -400,6 +401,8 @@ ag_store_session_alive(struct ag_store *st, const uint8_t id_hash[32], int64_t n
 	if ((r = get_session(st, id_hash, &ws, &found)) != 0)
 		return r;
 	*alive = judge(&ws, found, NULL, now) == AG_SESSION_OK;
+	if (user != NULL)
+		ag_strlcpy(user, *alive ? ws.user : "", AG_NAME_MAX + 1);
 	return 0;
 }
 

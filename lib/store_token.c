@@ -57,7 +57,7 @@ bounded(const char *s, size_t max)
 }
 
 int
-ag_store_jti_revoke(struct ag_store *st, const char *jti, int64_t expires)
+ag_store_jti_revoke(struct ag_store *st, const char *jti, int64_t now, int64_t expires)
 {
 	sqlite3_stmt *s;
 	int r;
@@ -71,7 +71,8 @@ ag_store_jti_revoke(struct ag_store *st, const char *jti, int64_t expires)
 		sqlite3_bind_text(s, 1, jti, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, expires);
 	}
-	if ((r = ag_store_exec(st, s, "revoke token")) != 0) {
+	if ((r = ag_store_exec(st, s, "revoke token")) != 0 ||
+	    (r = ag_store_token_purge(st, now, 16, NULL)) != 0) {
 		ag_store_rollback(st);
 		return r;
 	}

@@ -666,7 +666,7 @@ alive(struct ag_store *st, const uint8_t hash[32], int64_t now)
 {
 	int a = -1;
 
-	if (ag_store_session_alive(st, hash, now, &a) != 0)
+	if (ag_store_session_alive(st, hash, now, &a, NULL) != 0)
 		return -1;
 	return a;
 }

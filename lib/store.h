@@ -315,6 +315,9 @@ int ag_store_pam_session_list(struct ag_store *store, const char *user,
 int ag_store_webhook_seen(struct ag_store *store, const char *msg_id, int64_t now,
                           int64_t expires, int *first);
 
+/* Forgets a webhook message id (its event could not be applied). */
+int ag_store_webhook_forget(struct ag_store *store, const char *msg_id);
+
 /* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
 int ag_store_check(struct ag_store *store);
 

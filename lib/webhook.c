@@ -530,5 +530,9 @@ ag_webhook_apply(struct ag_store *store, const struct ag_webhook_msg *msg,
 		r = act(store, ev, sid_of_hash, res);
 	while (r == AG_ERR_BUSY && ++tries < 3);
 	res->recorded = 1;
+	/* Not applied: forget the id, so the sender's retry is processed
+	 * rather than refused as a replay. */
+	if (r != 0 && ag_store_webhook_forget(store, msg->id) == 0)
+		res->recorded = 0;
 	return r;
 }

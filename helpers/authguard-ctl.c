@@ -672,13 +672,17 @@ cmd_sessions(int argc, char **argv)
 			usage();
 		st = open_store(0);
 		if (strcmp(argv[2], "--user") == 0) {
-			r = ag_store_session_end(st, NULL, argv[3], NULL, ag_session_handle, &n);
-			if (r == 0)
-				r = ag_store_refresh_revoke(st, 0, NULL, argv[3], NULL, &fams);
+			r = ag_store_session_end(st, NULL, argv[3], NULL, ag_session_handle, &n, &fams);
+			if (r == 0) {
+				int64_t more = 0;
+
+				r = ag_store_refresh_revoke(st, 0, NULL, argv[3], NULL, &more);
+				fams += more;
+			}
 		} else {
 			if (ag_session_handle_parse(argv[3], hash) != 0)
 				cli_die(CLI_USAGE, "--sid: not a session handle");
-			r = ag_store_session_end(st, hash, NULL, NULL, ag_session_handle, &n);
+			r = ag_store_session_end(st, hash, NULL, NULL, ag_session_handle, &n, &fams);
 		}
 		if (r != 0)
 			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));

@@ -428,13 +428,36 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 			          info.sid, info.family);
 			/* Theft: the session the family belongs to ends too. */
 			if (info.sid[0] != '\0' && ag_session_handle_parse(info.sid, sh) == 0 &&
-			    ag_store_session_end(ctx->store, sh, NULL, NULL, ag_session_handle, &n) != 0) {
+			    ag_store_session_end(ctx->store, sh, NULL, NULL, ag_session_handle, &n, NULL) != 0) {
 				*out = error_json("state", ag_store_errmsg(ctx->store));
 				return CLI_INTERNAL;
 			}
 		}
 		*out = reject_json(refresh_reason(outcome));
 		return CLI_REJECT;
+	}
+	if (info.sid[0] != '\0') {
+		/* A family tied to a session lives only as long as the session
+		 * (expired, evicted, ended by a fingerprint mismatch). */
+		uint8_t sh[32];
+		int alive = 0;
+		int64_t n = 0;
+
+		if (ag_session_handle_parse(info.sid, sh) != 0 ||
+		    (r = ag_store_session_alive(ctx->store, sh, ag_clock_now(), &alive, NULL)) != 0 ||
+		    !alive) {
+			sodium_memzero(next, sizeof(next));
+			if (r != 0) {
+				*out = error_json("state", ag_store_errmsg(ctx->store));
+				return CLI_INTERNAL;
+			}
+			if (ag_store_refresh_revoke(ctx->store, info.family, NULL, NULL, NULL, &n) != 0) {
+				*out = error_json("state", ag_store_errmsg(ctx->store));
+				return CLI_INTERNAL;
+			}
+			*out = reject_json(ag_jwt_reason_name(AG_JWT_SESSION_ENDED));
+			return CLI_REJECT;
+		}
 	}
 	if ((o = json_object()) == NULL ||
 	    (code = sign_access(ctx, info.subject, ctx->cfg->token_audience,

@@ -373,9 +373,14 @@ cmd_end(struct token_ctx *ctx, int argc, char **argv)
 	}
 	open_store(ctx);
 	r = ag_store_session_end(ctx->store, user != NULL ? NULL : hash, user, NULL,
-	                         ag_session_handle, &n);
-	if (r == 0 && user != NULL)
-		r = ag_store_refresh_revoke(ctx->store, 0, NULL, user, NULL, &fams);
+	                         ag_session_handle, &n, &fams);
+	if (r == 0 && user != NULL) {
+		/* Also families not tied to any session ("log out everywhere"). */
+		int64_t more = 0;
+
+		r = ag_store_refresh_revoke(ctx->store, 0, NULL, user, NULL, &more);
+		fams += more;
+	}
 	if (r != 0)
 		cli_die(r == AG_ERR_INVAL ? CLI_USAGE : CLI_INTERNAL, "%s",
 		        ag_store_errmsg(ctx->store)[0] != '\0' ? ag_store_errmsg(ctx->store)
@@ -446,7 +451,8 @@ token_cmd_logout(struct token_ctx *ctx, int argc, char **argv)
 			r = ag_store_refresh_revoke(ctx->store, 0, NULL, NULL, sid, &n);
 			if (r == 0) {
 				fams += n;
-				r = ag_store_session_end(ctx->store, hash, NULL, NULL, ag_session_handle, &n);
+				r = ag_store_session_end(ctx->store, hash, NULL, NULL, ag_session_handle, &n,
+				                         NULL);
 				ended += r == 0 ? n : 0;
 			}
 		} else if (strncmp(line, "agr_", 4) == 0 || memchr(line, '.', len) != NULL) {

@@ -273,11 +273,12 @@ int ag_store_session_rotate(struct ag_store *store, const uint8_t old_hash[32],
 /* Ends sessions -- one by hash, all of a user, or all linked to a Clerk
  * session (exactly one selector) -- and revokes their refresh families.
  * sid_of_hash maps a session hash to the handle families were recorded
- * with.  *n counts the sessions ended. */
+ * with.  *n counts the sessions ended; *families (may be NULL) the refresh
+ * families revoked with them. */
 int ag_store_session_end(struct ag_store *store, const uint8_t *id_hash, const char *user,
                          const char *clerk_sid, void (*sid_of_hash)(const uint8_t h[32],
                                                                     char out[AG_SID_MAX + 1]),
-                         int64_t *n);
+                         int64_t *n, int64_t *families);
 
 /* 1 in *alive when the session with this hash exists and has not expired;
  * user (when not NULL, AG_NAME_MAX + 1 bytes) receives its user. */

@@ -53,8 +53,9 @@ static const char *const sql[W_COUNT] = {
 	               " FROM pam_session ORDER BY user, started",
 	[H_INSERT] = "INSERT INTO webhook_msg (id, expires) VALUES (?1, ?2)"
 	             " ON CONFLICT (id) DO NOTHING",
+	/* idle_expires never exceeds abs_expires: one indexed range. */
 	[W_PURGE] = "DELETE FROM web_session WHERE id_hash IN (SELECT id_hash FROM web_session"
-	            " WHERE idle_expires <= ?1 OR abs_expires <= ?1 LIMIT ?2)",
+	            " WHERE idle_expires <= ?1 LIMIT ?2)",
 	[H_DELETE] = "DELETE FROM webhook_msg WHERE id = ?1",
 	[H_PURGE] = "DELETE FROM webhook_msg WHERE id IN"
 	            " (SELECT id FROM webhook_msg WHERE expires < ?1 LIMIT ?2)",
@@ -316,31 +317,38 @@ out:
 
 static int
 revoke_sid(struct ag_store *st, const uint8_t hash[32],
-           void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]))
+           void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]), int64_t *families)
 {
 	char sid[AG_SID_MAX + 1];
 	sqlite3_stmt *s;
+	int r;
 
 	if (sid_of_hash == NULL)
 		return 0;
 	sid_of_hash(hash, sid);
 	if ((s = stmt(st, W_FAM_REVOKE_SID)) != NULL)
 		sqlite3_bind_text(s, 1, sid, -1, SQLITE_TRANSIENT);
-	return ag_store_exec(st, s, "revoke session families");
+	r = ag_store_exec(st, s, "revoke session families");
+	if (r == 0)
+		*families += sqlite3_changes(st->db);
+	return r;
 }
 
 int
 ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *user,
                      const char *clerk_sid,
                      void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
-                     int64_t *n)
+                     int64_t *n, int64_t *families)
 {
 	uint8_t hashes[64][32];
+	int64_t fams = 0;
 	sqlite3_stmt *s;
 	int selectors = (id_hash != NULL) + (user != NULL) + (clerk_sid != NULL);
 	int rc, r, k, more;
 
 	*n = 0;
+	if (families != NULL)
+		*families = 0;
 	st->errmsg[0] = '\0';
 	if (selectors != 1 || (user != NULL && !bounded(user, AG_NAME_MAX)) ||
 	    (clerk_sid != NULL && !bounded(clerk_sid, AG_SID_MAX)))
@@ -351,9 +359,9 @@ ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *us
 		if ((r = delete_hash(st, id_hash)) != 0)
 			goto out;
 		*n = sqlite3_changes(st->db);
-		if ((r = revoke_sid(st, id_hash, sid_of_hash)) != 0)
+		if ((r = revoke_sid(st, id_hash, sid_of_hash, &fams)) != 0)
 			goto out;
-		return ag_store_commit(st);
+		goto done;
 	}
 	/* In batches: collect hashes, revoke their families, delete them. */
 	do {
@@ -378,13 +386,16 @@ ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *us
 			goto out;
 		}
 		for (int i = 0; i < k; i++) {
-			if ((r = revoke_sid(st, hashes[i], sid_of_hash)) != 0 ||
+			if ((r = revoke_sid(st, hashes[i], sid_of_hash, &fams)) != 0 ||
 			    (r = delete_hash(st, hashes[i])) != 0)
 				goto out;
 			(*n)++;
 		}
 	} while (more);
-	return ag_store_commit(st);
+done:
+	if ((r = ag_store_commit(st)) == 0 && families != NULL)
+		*families = fams;
+	return r;
 out:
 	ag_store_rollback(st);
 	return r;

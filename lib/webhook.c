@@ -483,7 +483,7 @@ act(struct ag_store *store, const struct ag_webhook_event *ev,
 		 * families; it does not count the families. */
 		res->families_revoked = -1;
 		return ag_store_session_end(store, NULL, NULL, ev->target, sid_of_hash,
-		                            &res->sessions_ended);
+		                            &res->sessions_ended, NULL);
 	case AG_WEBHOOK_END_USER:
 		/* Families first (all of the subject, counted), then the
 		 * sessions: a failure in between leaves no usable refresh
@@ -492,7 +492,7 @@ act(struct ag_store *store, const struct ag_webhook_event *ev,
 		                                 &res->families_revoked)) != 0)
 			return r;
 		return ag_store_session_end(store, NULL, ev->target, NULL, sid_of_hash,
-		                            &res->sessions_ended);
+		                            &res->sessions_ended, NULL);
 	case AG_WEBHOOK_IGNORE:
 	default:
 		return 0;

@@ -34,6 +34,9 @@ mkdir "$T/svc"
 cat >"$T/authguard.conf" <<CONF
 state_file = $T/state/state.db
 secrets_key = $T/keys/secrets.key
+token_keys_dir = $T/keys/tokens
+token_issuer = https://auth.example.com
+token_audience = api
 deny = 5
 lock_time = 10m
 delay_base = 1
@@ -141,6 +144,39 @@ echo "$backup" | "$TOK" --conf "$T/authguard.conf" mfa verify --user alice
 echo "$backup" | "$TOK" --conf "$T/authguard.conf" mfa verify --user alice ||
 	echo "  (exit $?: a backup code works once)"
 "$ENR" --conf "$T/authguard.conf" --user alice --status | sed 's/^/  /'
+
+say "Web sessions and tokens: a login creates a session and a token pair"
+"$CTL" --conf "$T/authguard.conf" keygen | sed 's/^/  /'
+json() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+UA="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+S=$("$TOK" --conf "$T/authguard.conf" session create --user alice --user-agent "$UA")
+SID=$(echo "$S" | json sid) SESSION=$(echo "$S" | json session)
+echo "  $(echo "$S" | json set_cookie | sed 's/=ags_[A-Za-z0-9_-]*/=ags_.../')"
+P=$("$TOK" --conf "$T/authguard.conf" issue --sub alice --sid "$SID" --refresh)
+AT=$(echo "$P" | json token) RT=$(echo "$P" | json refresh_token)
+echo "$AT" | "$TOK" --conf "$T/authguard.conf" verify | sed 's/^/  /'
+
+say "The cookie replayed from another browser is refused (and the session ended)"
+echo "$SESSION" | "$TOK" --conf "$T/authguard.conf" session check --user-agent "curl/8.0" ||
+	echo "  (exit $?)"
+echo "$AT" | "$TOK" --conf "$T/authguard.conf" verify || echo "  (exit $?: its tokens die with it)"
+
+say "Refresh-token rotation: a stolen, already used token revokes the whole family"
+S=$("$TOK" --conf "$T/authguard.conf" session create --user alice --user-agent "$UA")
+SID=$(echo "$S" | json sid) SESSION=$(echo "$S" | json session)
+RT=$("$TOK" --conf "$T/authguard.conf" issue --sub alice --sid "$SID" --refresh | json refresh_token)
+RT2=$(echo "$RT" | "$TOK" --conf "$T/authguard.conf" refresh | json refresh_token)
+echo "  refreshed once; now the old token is presented again:"
+echo "$RT" | "$TOK" --conf "$T/authguard.conf" refresh || echo "  (exit $?)"
+echo "$RT2" | "$TOK" --conf "$T/authguard.conf" refresh || echo "  (exit $?: the newest token died too)"
+
+say "Logout in one call: session, refresh family and access token"
+S=$("$TOK" --conf "$T/authguard.conf" session create --user alice --user-agent "$UA")
+SID=$(echo "$S" | json sid) SESSION=$(echo "$S" | json session)
+P=$("$TOK" --conf "$T/authguard.conf" issue --sub alice --sid "$SID" --refresh)
+AT=$(echo "$P" | json token) RT=$(echo "$P" | json refresh_token)
+printf '%s\n%s\n%s\n' "$SESSION" "$AT" "$RT" | "$TOK" --conf "$T/authguard.conf" logout | sed 's/^/  /'
+echo "$AT" | "$TOK" --conf "$T/authguard.conf" verify || echo "  (exit $?)"
 
 say "Everything the state holds"
 "$CTL" --conf "$T/authguard.conf" status | sed 's/^/  /'

@@ -956,6 +956,8 @@ resolve_account(const struct opts *o)
 			    : o->mode == MODE_RESET ? "reset" : "other_user";
 			log_cli_event(LOG_WARNING, "mfa_cli_denied", mode_name(o->mode),
 			              o->user != NULL ? o->user : self, why);
+			/* Refused: leave without the group's privileges. */
+			drop_group_privileges();
 			cli_die(CLI_USAGE, "%s", denied);
 		}
 	}
@@ -983,9 +985,16 @@ main(int argc, char **argv)
 	cli_progname = "authguard-enroll";
 	sanitize_fds();
 	make_undumpable();
-	if (geteuid() != getuid())
+	if (geteuid() != getuid()) {
+		uid_t ruid = getuid();
+
+		/* Leave as the caller, with no borrowed identity at all. */
+		if (setresuid(ruid, ruid, ruid) != 0)
+			_exit(CLI_USAGE);
+		drop_group_privileges();
 		cli_die(CLI_USAGE, "installed setuid: refusing to run (install it setgid "
 		        "authguard instead)");
+	}
 	if (sodium_init() < 0)
 		cli_die(CLI_INTERNAL, "libsodium failed to initialise");
 	json_set_alloc_funcs(json_alloc, json_release);

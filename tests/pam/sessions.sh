@@ -220,8 +220,8 @@ AG_NOW=$AG_T0
 create alice "$UA_A"
 ag_expect_eq "session create exits 0" 0 "$AG_RC"
 ag_expect_true "the id is ags_ + 43 base64url characters (256 bits)" \
-	grep -Eq "$ID_RE" <<<"$SID_ID"
-ag_expect_true "the sid (public handle) is 43 base64url characters" grep -Eq "$HANDLE_RE" <<<"$SID"
+	grep -Eq -e "$ID_RE" <<<"$SID_ID"
+ag_expect_true "the sid (public handle) is 43 base64url characters" grep -Eq -e "$HANDLE_RE" <<<"$SID"
 ag_expect_eq "the sid is base64url(SHA-256(id)), not the id" "$(handle_of "$SID_ID")" "$SID"
 expect_json "create: user, times (idle 30 min, lifetime 12 h by default), no eviction" \
 	user=alice created=$AG_T0 last_seen=$AG_T0 idle_expires=$((AG_T0 + 1800)) \
@@ -419,7 +419,7 @@ tk session list --user dave
 ag_expect_eq "session list --user dave exits 0" 0 "$AG_RC"
 ag_expect_eq "session list: 5 sessions" 5 "$("$PY" -c 'import json,sys; print(len(json.loads(sys.argv[1])["sessions"]))' "$AG_JSON")"
 ag_expect_true "session list shows handles, never ids" eval '! grep -q "ags_" <<<"$AG_JSON"'
-ag_expect_true "session list names the 6th session's handle" grep -qF "$SID" <<<"$AG_JSON"
+ag_expect_true "session list names the 6th session's handle" grep -qF -e "$SID" <<<"$AG_JSON"
 
 ag_say "limit: session_on_limit = refuse"
 sx_conf refuse "session_on_limit = refuse"
@@ -655,7 +655,7 @@ bad_conf() {
 		--user-agent "$UA_A" </dev/null 2>"$AG_TMP/bad.err")
 	AG_RC=$?
 	AG_OUT=$(cat "$AG_TMP/bad.err")
-	if [ "$AG_RC" = 2 ] && [ -z "$AG_JSON" ] && grep -qF "$f:4: $key: $why" <<<"$AG_OUT"; then
+	if [ "$AG_RC" = 2 ] && [ -z "$AG_JSON" ] && grep -qF -e "$f:4: $key: $why" <<<"$AG_OUT"; then
 		ag_pass "$desc"
 	else
 		ag_fail "$desc" "expected exit 2 and \"$f:4: $key: $why\" on stderr" \

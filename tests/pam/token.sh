@@ -682,7 +682,7 @@ expect_json "... refresh_expires = now + refresh_ttl (30 d)" refresh_expires=$((
 ag_expect_true "... refresh token agr_ + 43 base64url characters (256 bits)" \
 	eval '[[ $RT =~ ^agr_[A-Za-z0-9_-]{43}$ ]] && [ "$(tt b64len "${RT#agr_}")" = 32 ]'
 ag_expect_eq "... stored only as its SHA-256" "1 0" \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM refresh_token WHERE hash = x'$(printf '%s' "$RT" | sha256sum | cut -c1-64)'") $(sqlite3 "$AG_DB" .dump | grep -cF "${RT#agr_}")"
+	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM refresh_token WHERE hash = x'$(printf '%s' "$RT" | sha256sum | cut -c1-64)'") $(sqlite3 "$AG_DB" .dump | grep -cF -e "${RT#agr_}")"
 fam_exp=$((AG_NOW + 30 * 86400))
 rts=("$RT")
 bad=()

@@ -6,6 +6,7 @@
 #define AG_TOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -50,6 +51,10 @@ int token_op_jwks(struct token_ctx *ctx, json_t **out);
 int token_cmd(struct token_ctx *ctx, int argc, char **argv);
 int token_cmd_batch(struct token_ctx *ctx, int argc, char **argv);
 int token_cmd_session(struct token_ctx *ctx, int argc, char **argv);
+
+/* Checks a web session (id, fingerprint of the request). */
+int token_op_session_check(struct token_ctx *ctx, const char *id, size_t len,
+                           const uint8_t fp[32], json_t **out);
 int token_cmd_logout(struct token_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "session.h"
 #include "token.h"
 #include "util.h"
 
@@ -239,6 +240,24 @@ batch_one(struct token_ctx *ctx, json_t *req, json_t **out)
 	}
 	if (strcmp(op, "jwks") == 0)
 		return token_op_jwks(ctx, out);
+	if (strcmp(op, "session_check") == 0) {
+		const char *id = str_member(req, "session"), *ua = str_member(req, "user_agent");
+		const char *uah = str_member(req, "user_agent_hash");
+		uint8_t fp[32];
+		size_t got = 0;
+
+		if (id == NULL || (ua == NULL) == (uah == NULL))
+			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
+			                        "session and one of user_agent, user_agent_hash required"),
+			       CLI_USAGE;
+		if (ua != NULL)
+			ag_session_fingerprint(ua, NULL, 0, fp);
+		else if (strlen(uah) != 64 ||
+		         sodium_hex2bin(fp, 32, uah, 64, NULL, &got, NULL) != 0 || got != 32)
+			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
+			                        "user_agent_hash: 64 hex digits"), CLI_USAGE;
+		return token_op_session_check(ctx, id, strlen(id), fp, out);
+	}
 	return *out = json_pack("{s:s, s:s}", "error", "usage", "message", "unknown op"), CLI_USAGE;
 }
 

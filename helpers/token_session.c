@@ -214,6 +214,56 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The check itself, for the command line and batch mode: id and
+ * fingerprint in, one JSON answer and the exit code out. */
+int
+token_op_session_check(struct token_ctx *ctx, const char *id, size_t len, const uint8_t fp[32],
+                       json_t **out)
+{
+	const struct ag_config *cfg = ctx->cfg;
+	struct ag_web_session ws;
+	enum ag_session_verdict v = AG_SESSION_UNKNOWN;
+	char cookie[AG_COOKIE_HEADER_MAX], sid[AG_SID_MAX + 1], err[AG_ERRBUF];
+	uint8_t hash[32];
+	int64_t now = ag_clock_now();
+	int touched = 0, r;
+
+	*out = NULL;
+	if (ag_session_parse_id(id, len, hash) != 0) {
+		*out = json_pack("{s:b, s:s}", "valid", 0, "reason", "malformed");
+		return CLI_REJECT;
+	}
+	if (ctx->store == NULL && (r = ag_store_open(cfg, 0, &ctx->store, err)) != 0) {
+		*out = json_pack("{s:s, s:s}", "error", "state", "message", err);
+		return cli_exit_for(r);
+	}
+	r = ag_store_session_check(ctx->store, hash, fp, now, cfg->session_idle, cfg->session_touch,
+	                           cfg->session_revoke_on_mismatch, &v, &ws, &touched);
+	if (r != 0) {
+		*out = json_pack("{s:s, s:s}", "error", "state", "message", ag_store_errmsg(ctx->store));
+		return CLI_INTERNAL;
+	}
+	ag_session_handle(hash, sid);
+	if (v != AG_SESSION_OK) {
+		if (v == AG_SESSION_MISMATCH)
+			log_session(LOG_WARNING, "session_fingerprint_mismatch", ws.user, sid,
+			            "revoked", cfg->session_revoke_on_mismatch);
+		*out = json_pack("{s:b, s:s}", "valid", 0, "reason",
+		                 v == AG_SESSION_MISMATCH ? "fingerprint_mismatch"
+		                 : v == AG_SESSION_EXPIRED ? "expired" : "unknown");
+		return CLI_REJECT;
+	}
+	*out = session_json(cfg, &ws);
+	json_object_set_new(*out, "valid", json_true());
+	if (touched) {
+		/* The expiry moved: refresh the cookie's Max-Age too. */
+		ag_session_cookie(cfg, id, ws.abs_expires - now, cookie);
+		json_object_set_new(*out, "set_cookie", json_string(cookie));
+		sodium_memzero(cookie, sizeof(cookie));
+	}
+	return CLI_OK;
+}
+
 static int
 cmd_check(struct token_ctx *ctx, int argc, char **argv)
 {
@@ -223,15 +273,11 @@ cmd_check(struct token_ctx *ctx, int argc, char **argv)
 		{ "attr", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ag_config *cfg = ctx->cfg;
 	struct fp_opts fo = { 0 };
-	struct ag_web_session ws;
-	enum ag_session_verdict v = AG_SESSION_UNKNOWN;
-	char id[AG_SESSION_ID_LEN + 8], cookie[AG_COOKIE_HEADER_MAX], sid[AG_SID_MAX + 1];
-	uint8_t hash[32], fp[32];
-	int64_t now = ag_clock_now();
-	int c, touched = 0, r;
-	json_t *o;
+	char id[AG_SESSION_ID_LEN + 8];
+	uint8_t fp[32];
+	json_t *out = NULL;
+	int c, code;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -249,35 +295,18 @@ cmd_check(struct token_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		usage_sessions();
 	fingerprint(&fo, fp);
-	read_id(id, sizeof(id), hash);
-	open_store(ctx);
-	r = ag_store_session_check(ctx->store, hash, fp, now, cfg->session_idle, cfg->session_touch,
-	                           cfg->session_revoke_on_mismatch, &v, &ws, &touched);
-	if (r != 0) {
-		sodium_memzero(id, sizeof(id));
-		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(ctx->store));
-	}
-	ag_session_handle(hash, sid);
-	if (v != AG_SESSION_OK) {
-		sodium_memzero(id, sizeof(id));
-		if (v == AG_SESSION_MISMATCH) {
-			log_session(LOG_WARNING, "session_fingerprint_mismatch", ws.user, sid,
-			            "revoked", cfg->session_revoke_on_mismatch);
-			return reject("fingerprint_mismatch");
-		}
-		return reject(v == AG_SESSION_EXPIRED ? "expired" : "unknown");
-	}
-	o = session_json(cfg, &ws);
-	json_object_set_new(o, "valid", json_true());
-	if (touched) {
-		/* The expiry moved: refresh the cookie's Max-Age too. */
-		ag_session_cookie(cfg, id, ws.abs_expires - now, cookie);
-		json_object_set_new(o, "set_cookie", json_string(cookie));
-		sodium_memzero(cookie, sizeof(cookie));
-	}
+	cli_read_secret(id, sizeof(id), "session id");
+	code = token_op_session_check(ctx, id, strlen(id), fp, &out);
 	sodium_memzero(id, sizeof(id));
-	cli_print_json(o);
-	return CLI_OK;
+	if (code != CLI_OK) {
+		const char *why = json_string_value(json_object_get(out, "reason"));
+
+		if (why == NULL)
+			why = json_string_value(json_object_get(out, "message"));
+		cli_warn("session refused: %s", why != NULL ? why : "error");
+	}
+	cli_print_json(out);
+	return code;
 }
 
 static int

@@ -107,6 +107,24 @@ delete_hash(struct ag_store *st, const uint8_t hash[32])
 	return ag_store_exec(st, s, "end session");
 }
 
+static int
+insert_session(struct ag_store *st, const struct ag_web_session *ws, const char *what)
+{
+	sqlite3_stmt *s = stmt(st, W_INSERT);
+
+	if (s != NULL) {
+		sqlite3_bind_blob(s, 1, ws->id_hash, 32, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, ws->user, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, ws->fingerprint, 32, SQLITE_STATIC);
+		bind_opt_text(s, 4, ws->clerk_sid);
+		sqlite3_bind_int64(s, 5, ws->created);
+		sqlite3_bind_int64(s, 6, ws->last_seen);
+		sqlite3_bind_int64(s, 7, ws->idle_expires);
+		sqlite3_bind_int64(s, 8, ws->abs_expires);
+	}
+	return ag_store_exec(st, s, what);
+}
+
 int
 ag_store_session_create(struct ag_store *st, const struct ag_web_session *ws, int64_t max,
                         int evict, int64_t now, int64_t *evicted, int *refused)
@@ -166,17 +184,7 @@ ag_store_session_create(struct ag_store *st, const struct ag_web_session *ws, in
 			goto out;
 		(*evicted)++;
 	}
-	if ((s = stmt(st, W_INSERT)) != NULL) {
-		sqlite3_bind_blob(s, 1, ws->id_hash, 32, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, ws->user, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 3, ws->fingerprint, 32, SQLITE_STATIC);
-		bind_opt_text(s, 4, ws->clerk_sid);
-		sqlite3_bind_int64(s, 5, ws->created);
-		sqlite3_bind_int64(s, 6, ws->last_seen);
-		sqlite3_bind_int64(s, 7, ws->idle_expires);
-		sqlite3_bind_int64(s, 8, ws->abs_expires);
-	}
-	if ((r = ag_store_exec(st, s, "create session")) != 0 ||
+	if ((r = insert_session(st, ws, "create session")) != 0 ||
 	    (r = ag_store_session_purge(st, now, 16, NULL)) != 0)
 		goto out;
 	return ag_store_commit(st);
@@ -290,17 +298,7 @@ ag_store_session_rotate(struct ag_store *st, const uint8_t old_hash[32], const u
 	ws.last_seen = now;
 	if ((r = delete_hash(st, old_hash)) != 0)
 		goto out;
-	if ((s = stmt(st, W_INSERT)) != NULL) {
-		sqlite3_bind_blob(s, 1, ws.id_hash, 32, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, ws.user, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 3, ws.fingerprint, 32, SQLITE_STATIC);
-		bind_opt_text(s, 4, ws.clerk_sid);
-		sqlite3_bind_int64(s, 5, ws.created);
-		sqlite3_bind_int64(s, 6, ws.last_seen);
-		sqlite3_bind_int64(s, 7, ws.idle_expires);
-		sqlite3_bind_int64(s, 8, ws.abs_expires);
-	}
-	if ((r = ag_store_exec(st, s, "rotate session")) != 0)
+	if ((r = insert_session(st, &ws, "rotate session")) != 0)
 		goto out;
 	if ((s = stmt(st, W_FAM_MOVE)) != NULL) {
 		sqlite3_bind_text(s, 1, old_sid, -1, SQLITE_STATIC);

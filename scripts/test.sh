@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: installs dependencies, then builds and
 # runs `make check` twice -- once under AddressSanitizer + UBSan, once as a
-# plain -Werror build followed by `make distcheck` -- and prints a summary.
+# plain -Werror build followed by `make distcheck` -- then the unit tests
+# under valgrind, and prints a summary.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,13 +43,36 @@ if [ $status = 0 ]; then
 	grep -E '^(=+|.*archives ready for distribution)' build/release/distcheck.out | tail -3 || true
 fi
 
-# One line for both runs: "N passed, N failed".
+# The unit tests once more under valgrind's memcheck (leaks included):
+# catches what the sanitizers do not see in an optimised build.
+vg_pass=0 vg_fail=0
+if command -v valgrind >/dev/null 2>&1 && [ -d build/release/tests/unit ]; then
+	echo "=== valgrind: unit tests of the release build"
+	for t in build/release/tests/unit/test_*; do
+		case $t in *.o|*.log|*.trs) continue ;; esac
+		[ -x "$t" ] || continue
+		if (cd build/release && ./libtool --mode=execute valgrind -q --error-exitcode=9 \
+			--leak-check=full --errors-for-leak-kinds=definite \
+			"tests/unit/${t##*/}" >"tests/unit/${t##*/}.valgrind.log" 2>&1); then
+			echo "PASS: valgrind ${t##*/}"
+			vg_pass=$((vg_pass + 1))
+		else
+			echo "FAIL: valgrind ${t##*/} (see $t.valgrind.log)"
+			tail -20 "$t.valgrind.log"
+			vg_fail=$((vg_fail + 1))
+		fi
+	done
+fi
+
+# One line for all runs: "N passed, N failed".
 pass=0 fail=0 skip=0
 for f in build/asan/test-suite.log build/release/test-suite.log; do
 	[ -f "$f" ] || { fail=$((fail + 1)); continue; }
 	read -r p x s < <(awk '/^# PASS:/{p=$3} /^# (FAIL|XPASS|ERROR):/{x+=$3} /^# SKIP:/{s=$3} END{print p+0, x+0, s+0}' "$f")
 	pass=$((pass + p)) fail=$((fail + x)) skip=$((skip + s))
 done
+pass=$((pass + vg_pass)) fail=$((fail + vg_fail))
+[ $vg_fail = 0 ] || status=1
 [ $status = 0 ] || [ $fail -gt 0 ] || fail=1
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

@@ -64,6 +64,19 @@ if command -v valgrind >/dev/null 2>&1 && [ -d build/release/tests/unit ]; then
 	done
 fi
 
+# A short run of every libFuzzer target (tests/fuzz; long campaigns are
+# documented in its script): clang is installed by install-deps.sh.
+fz_pass=0 fz_fail=0
+echo "=== fuzzing: ${FUZZ_SECONDS:=10} s per target"
+fz_rc=0
+FUZZ_SECONDS=$FUZZ_SECONDS top_srcdir=$src top_builddir=$src/build/release \
+	"$src/tests/fuzz/build-and-run.sh" || fz_rc=$?
+case $fz_rc in
+0) echo "PASS: fuzzing"; fz_pass=1 ;;
+77) echo "SKIP: fuzzing (clang or libFuzzer missing)" ;;
+*) echo "FAIL: fuzzing (exit $fz_rc)"; fz_fail=1 ;;
+esac
+
 # One line for all runs: "N passed, N failed".
 pass=0 fail=0 skip=0
 for f in build/asan/test-suite.log build/release/test-suite.log; do
@@ -71,8 +84,8 @@ for f in build/asan/test-suite.log build/release/test-suite.log; do
 	read -r p x s < <(awk '/^# PASS:/{p=$3} /^# (FAIL|XPASS|ERROR):/{x+=$3} /^# SKIP:/{s=$3} END{print p+0, x+0, s+0}' "$f")
 	pass=$((pass + p)) fail=$((fail + x)) skip=$((skip + s))
 done
-pass=$((pass + vg_pass)) fail=$((fail + vg_fail))
-[ $vg_fail = 0 ] || status=1
+pass=$((pass + vg_pass + fz_pass)) fail=$((fail + vg_fail + fz_fail))
+[ $vg_fail = 0 ] && [ $fz_fail = 0 ] || status=1
 [ $status = 0 ] || [ $fail -gt 0 ] || fail=1
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

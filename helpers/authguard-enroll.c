@@ -53,7 +53,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,23 +115,6 @@ usage(void)
 }
 
 /* ------------------------------------------------------------ hygiene */
-
-/* jansson's allocator: every block is wiped before it is freed (the JSON
- * output carries the secret, the URI and backup codes). */
-static void *
-json_alloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-json_release(void *p)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, malloc_usable_size(p));
-	free(p);
-}
 
 static void
 at_exit(void)
@@ -997,7 +979,7 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		cli_die(CLI_INTERNAL, "libsodium failed to initialise");
-	json_set_alloc_funcs(json_alloc, json_release);
+	cli_json_wipe_memory();
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	atexit(at_exit);
 

@@ -321,6 +321,7 @@ main(int argc, char **argv)
 	int i;
 
 	cli_progname = "authguard-webhook";
+	cli_json_wipe_memory();
 	i = cli_global_options(argc, argv, &conf_path, usage);
 	if (strcmp(argv[i], "version") == 0) {
 		printf("authguard-webhook %s\n", PACKAGE_VERSION);

@@ -1,6 +1,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,27 @@ void
 cli_log_open(void)
 {
 	openlog(cli_progname, LOG_PID, LOG_AUTHPRIV);
+}
+
+static void *
+json_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void
+json_release(void *p)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void
+cli_json_wipe_memory(void)
+{
+	json_set_alloc_funcs(json_alloc, json_release);
 }
 
 void

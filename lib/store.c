@@ -704,8 +704,7 @@ check_refs(struct ag_store *st, const struct ag_subject_ref *subj, size_t n)
 	if (n == 0 || n > AG_MAX_SUBJECTS)
 		return AG_ERR_INVAL;
 	for (i = 0; i < n; i++)
-		if (subj[i].name == NULL || subj[i].name[0] == '\0' ||
-		    strnlen(subj[i].name, AG_NAME_MAX + 1) > AG_NAME_MAX)
+		if (!ag_store_bounded(subj[i].name, AG_NAME_MAX))
 			return AG_ERR_INVAL;
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -28,6 +29,14 @@ struct ag_store {
 	char errmsg[AG_ERRBUF];
 	int file_version;
 };
+
+/* 1 when s is a non-empty string of at most max bytes (every name and id
+ * the store takes is checked with this before it is bound). */
+static inline int
+ag_store_bounded(const char *s, size_t max)
+{
+	return s != NULL && s[0] != '\0' && strnlen(s, max + 1) <= max;
+}
 
 /* Records "PATH: what: sqlite message" as the handle's error and returns
  * the AG_ERR_* code for the SQLite result rc. */

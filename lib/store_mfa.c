@@ -49,7 +49,7 @@ static int
 check_account(struct ag_store *st, const char *account)
 {
 	st->errmsg[0] = '\0';
-	if (account == NULL || account[0] == '\0' || strnlen(account, AG_NAME_MAX + 1) > AG_NAME_MAX)
+	if (!ag_store_bounded(account, AG_NAME_MAX))
 		return AG_ERR_INVAL;
 	return 0;
 }

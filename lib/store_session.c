@@ -67,12 +67,6 @@ stmt(struct ag_store *st, unsigned id)
 	return ag_store_prepare(st, AG_STMT_SESSION + id, sql[id]);
 }
 
-static int
-bounded(const char *s, size_t max)
-{
-	return s != NULL && s[0] != '\0' && strnlen(s, max + 1) <= max;
-}
-
 static void
 bind_opt_text(sqlite3_stmt *s, int i, const char *v)
 {
@@ -137,7 +131,7 @@ ag_store_session_create(struct ag_store *st, const struct ag_web_session *ws, in
 	*evicted = 0;
 	*refused = 0;
 	st->errmsg[0] = '\0';
-	if (!bounded(ws->user, AG_NAME_MAX))
+	if (!ag_store_bounded(ws->user, AG_NAME_MAX))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -348,8 +342,8 @@ ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *us
 	if (families != NULL)
 		*families = 0;
 	st->errmsg[0] = '\0';
-	if (selectors != 1 || (user != NULL && !bounded(user, AG_NAME_MAX)) ||
-	    (clerk_sid != NULL && !bounded(clerk_sid, AG_SID_MAX)))
+	if (selectors != 1 || (user != NULL && !ag_store_bounded(user, AG_NAME_MAX)) ||
+	    (clerk_sid != NULL && !ag_store_bounded(clerk_sid, AG_SID_MAX)))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -479,7 +473,7 @@ ag_store_pam_session_open(struct ag_store *st, const struct ag_pam_session *ps, 
 	*id = 0;
 	*refused = 0;
 	st->errmsg[0] = '\0';
-	if (!bounded(ps->user, AG_NAME_MAX))
+	if (!ag_store_bounded(ps->user, AG_NAME_MAX))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -580,7 +574,7 @@ ag_store_webhook_seen(struct ag_store *st, const char *msg_id, int64_t now, int6
 
 	*first = 0;
 	st->errmsg[0] = '\0';
-	if (!bounded(msg_id, 256))
+	if (!ag_store_bounded(msg_id, 256))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -627,7 +621,7 @@ ag_store_webhook_forget(struct ag_store *st, const char *msg_id)
 	int r;
 
 	st->errmsg[0] = '\0';
-	if (!bounded(msg_id, 256))
+	if (!ag_store_bounded(msg_id, 256))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;

@@ -50,12 +50,6 @@ stmt(struct ag_store *st, unsigned id)
 	return ag_store_prepare(st, AG_STMT_TOKEN + id, sql[id]);
 }
 
-static int
-bounded(const char *s, size_t max)
-{
-	return s != NULL && s[0] != '\0' && strnlen(s, max + 1) <= max;
-}
-
 int
 ag_store_jti_revoke(struct ag_store *st, const char *jti, int64_t now, int64_t expires)
 {
@@ -63,7 +57,7 @@ ag_store_jti_revoke(struct ag_store *st, const char *jti, int64_t now, int64_t e
 	int r;
 
 	st->errmsg[0] = '\0';
-	if (!bounded(jti, 256))
+	if (!ag_store_bounded(jti, 256))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -87,7 +81,7 @@ ag_store_jti_is_revoked(struct ag_store *st, const char *jti, int64_t now, int *
 
 	*revoked = 1; /* until proven otherwise */
 	st->errmsg[0] = '\0';
-	if (!bounded(jti, 256))
+	if (!ag_store_bounded(jti, 256))
 		return AG_ERR_INVAL;
 	if ((s = stmt(st, T_JTI_CHECK)) == NULL)
 		return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
@@ -128,7 +122,7 @@ ag_store_refresh_create(struct ag_store *st, const char *subject, const char *si
 
 	*family = 0;
 	st->errmsg[0] = '\0';
-	if (!bounded(subject, AG_NAME_MAX) || (sid != NULL && !bounded(sid, AG_SID_MAX)))
+	if (!ag_store_bounded(subject, AG_NAME_MAX) || (sid != NULL && !ag_store_bounded(sid, AG_SID_MAX)))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
@@ -282,8 +276,8 @@ ag_store_refresh_revoke(struct ag_store *st, int64_t family, const uint8_t *hash
 
 	*n = 0;
 	st->errmsg[0] = '\0';
-	if (selectors != 1 || (subject != NULL && !bounded(subject, AG_NAME_MAX)) ||
-	    (sid != NULL && !bounded(sid, AG_SID_MAX)))
+	if (selectors != 1 || (subject != NULL && !ag_store_bounded(subject, AG_NAME_MAX)) ||
+	    (sid != NULL && !ag_store_bounded(sid, AG_SID_MAX)))
 		return AG_ERR_INVAL;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;

@@ -14,6 +14,7 @@
 
 #define DATA_STORE "pam_authguard:store"
 #define DATA_ATTEMPT "pam_authguard:attempt"
+#define DATA_CONFIG "pam_authguard:config"
 
 enum mode { MODE_NONE, MODE_PREAUTH, MODE_AUTHFAIL, MODE_AUTHSUCC, MODE_PWOK, MODE_TOTP };
 

@@ -71,6 +71,39 @@ module_log_error(struct module *m, const char *op, const char *msg)
 	           user[0] != '\0' ? " user=" : "", user, msg);
 }
 
+/* The file's settings, read once per PAM handle: preauth, the password
+ * step, authfail/authsucc (and pwok/totp) each call the module, and the
+ * file does not change between them.  The built-in file may be absent
+ * (defaults apply); a named one must exist.  Errors are not cached. */
+struct config_cache {
+	char path[PATH_MAX];
+	struct ag_config cfg;
+};
+
+static int
+file_config(struct module *m, const char *conf, int explicit_conf, char err[AG_ERRBUF])
+{
+	const void *data = NULL;
+	struct config_cache *cc;
+	int r;
+
+	if (pam_get_data(m->pamh, DATA_CONFIG, &data) == PAM_SUCCESS && data != NULL &&
+	    strcmp(((const struct config_cache *)data)->path, conf) == 0) {
+		m->cfg = ((const struct config_cache *)data)->cfg;
+		return 0;
+	}
+	ag_config_defaults(&m->cfg);
+	if ((r = ag_config_load_file(&m->cfg, conf, !explicit_conf, err)) != 0)
+		return r;
+	if ((cc = malloc(sizeof(*cc))) != NULL) {
+		ag_strlcpy(cc->path, conf, sizeof(cc->path));
+		cc->cfg = m->cfg;
+		if (pam_set_data(m->pamh, DATA_CONFIG, cc, cleanup_free) != PAM_SUCCESS)
+			free(cc);
+	}
+	return 0;
+}
+
 /* defaults, then the file (conf= or the built-in path), then arguments. */
 static int
 load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
@@ -79,7 +112,6 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 	char why[AG_ERRBUF];
 	int i, r, explicit_conf = 0;
 
-	ag_config_defaults(&m->cfg);
 	m->mode = MODE_NONE;
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "conf=", 5) == 0) {
@@ -87,9 +119,7 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 			explicit_conf = 1;
 		}
 	}
-	/* The built-in file may be absent (defaults apply); a named one must
-	 * exist. */
-	if ((r = ag_config_load_file(&m->cfg, conf, !explicit_conf, err)) != 0)
+	if ((r = file_config(m, conf, explicit_conf, err)) != 0)
 		return r;
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "conf=", 5) == 0)

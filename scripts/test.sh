@@ -23,7 +23,16 @@ run_build() { # NAME CFLAGS EXTRA-ENV...
 		"$src/configure" -q --enable-test-clock --enable-werror \
 			--sysconfdir=/etc --localstatedir=/var CFLAGS="$cflags" &&
 		make -s -j"$jobs" &&
-		env "$@" make -j"$jobs" check) || return 1
+		env "$@" make -j"$jobs" check) || { show_failures "build/$name"; return 1; }
+}
+
+# The log of every failed test, so a CI transcript alone explains a failure.
+show_failures() { # BUILDDIR
+	local log
+	for log in $(grep -lE '^:test-result: (FAIL|XPASS|ERROR)' $(find "$1" -name '*.trs') 2>/dev/null); do
+		echo "--- ${log%.trs}.log (last 60 lines)"
+		tail -60 "${log%.trs}.log"
+	done
 }
 
 status=0

@@ -688,7 +688,9 @@ create pia "$UA_A"
 P=$SID_ID
 SUM=$(state_sum)
 LAST=${P: -1}
-case $LAST in A) ALT=B ;; *) ALT=A ;; esac
+# The last of 43 characters carries 4 bits and 2 zero bits: only A, E, I,
+# ... (values divisible by 4) keep the id canonical base64url.
+case $LAST in A) ALT=E ;; *) ALT=A ;; esac
 malformed=(
 	"ags_"
 	"${P}x"

@@ -16,14 +16,13 @@
 #include "error.h"
 #include "jwt.h"
 #include "log.h"
+#include "opaque.h"
 #include "session.h"
 #include "token.h"
 #include "util.h"
 
 #define REFRESH_PREFIX "agr_"
-#define REFRESH_RAW 32                             /* bytes of entropy */
-#define REFRESH_B64 43                             /* base64url of 32 bytes */
-#define REFRESH_LEN (sizeof(REFRESH_PREFIX) - 1 + REFRESH_B64)
+#define REFRESH_LEN AG_OPAQUE_LEN
 #define JTI_RAW 16
 
 static const struct ag_log token_log = { .sink = ag_log_sink_syslog };
@@ -185,36 +184,6 @@ sign_access(struct token_ctx *ctx, const char *sub, const char *aud, const char 
 	return CLI_OK;
 }
 
-/* A new opaque refresh token and its SHA-256. */
-static int
-new_refresh(char token[REFRESH_LEN + 1], uint8_t hash[32])
-{
-	memcpy(token, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1);
-	if (random_b64(REFRESH_RAW, token + sizeof(REFRESH_PREFIX) - 1,
-	               REFRESH_LEN + 1 - (sizeof(REFRESH_PREFIX) - 1)) != 0)
-		return AG_ERR_SYSTEM;
-	crypto_hash_sha256(hash, (const unsigned char *)token, REFRESH_LEN);
-	return 0;
-}
-
-/* Parses a presented refresh token strictly and hashes it. */
-static int
-parse_refresh(const char *in, size_t len, uint8_t hash[32])
-{
-	uint8_t raw[REFRESH_RAW + 2];
-	size_t rawlen = 0;
-	int r;
-
-	if (len != REFRESH_LEN || memcmp(in, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) != 0)
-		return AG_ERR_INVAL;
-	r = ag_b64url_decode(in + sizeof(REFRESH_PREFIX) - 1, REFRESH_B64, raw, sizeof(raw), &rawlen);
-	sodium_memzero(raw, sizeof(raw));
-	if (r != 0 || rawlen != REFRESH_RAW)
-		return AG_ERR_INVAL;
-	crypto_hash_sha256(hash, (const unsigned char *)in, len);
-	return 0;
-}
-
 int
 token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t **out)
 {
@@ -299,7 +268,7 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 			return code;
 		}
 		now = ag_clock_now();
-		if (new_refresh(refresh, hash) != 0 ||
+		if (ag_opaque_new(REFRESH_PREFIX, refresh, hash) != 0 ||
 		    (r = ag_store_refresh_create(ctx->store, req->sub, req->sid, hash, now,
 		                                 now + ctx->cfg->refresh_ttl, &family)) != 0) {
 			json_decref(o);
@@ -402,14 +371,14 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 	int code, r;
 
 	*out = NULL;
-	if (parse_refresh(token, len, hash) != 0) {
+	if (ag_opaque_parse(REFRESH_PREFIX, token, len, hash) != 0) {
 		*out = reject_json("malformed");
 		return CLI_REJECT;
 	}
 	if ((code = need_identity(ctx, out)) != 0 || (code = need_keyring(ctx, out)) != 0 ||
 	    (code = need_store(ctx, out)) != 0)
 		return code;
-	if (new_refresh(next, next_hash) != 0)
+	if (ag_opaque_new(REFRESH_PREFIX, next, next_hash) != 0)
 		return *out = error_json("internal", "no randomness"), CLI_INTERNAL;
 	r = ag_store_refresh_redeem(ctx->store, hash, next_hash, ag_clock_now(),
 	                            ctx->cfg->refresh_grace, &outcome, &info);
@@ -543,7 +512,7 @@ token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family
 	if (user != NULL || family) {
 		if (user != NULL)
 			r = ag_store_refresh_revoke(ctx->store, 0, NULL, user, NULL, &n);
-		else if (parse_refresh(token, len, hash) == 0)
+		else if (ag_opaque_parse(REFRESH_PREFIX, token, len, hash) == 0)
 			r = ag_store_refresh_revoke(ctx->store, 0, hash, NULL, NULL, &n);
 		else
 			return *out = reject_json("malformed"), CLI_REJECT;

@@ -7,41 +7,19 @@
 
 #include "b64url.h"
 #include "error.h"
+#include "opaque.h"
 #include "session.h"
 
 int
 ag_session_new_id(char id[AG_SESSION_ID_LEN + 1], uint8_t hash[32])
 {
-	uint8_t raw[32];
-	int r;
-
-	memcpy(id, AG_SESSION_PREFIX, 4);
-	randombytes_buf(raw, sizeof(raw));
-	r = ag_b64url_encode(raw, sizeof(raw), id + 4, AG_SESSION_ID_LEN + 1 - 4, NULL);
-	sodium_memzero(raw, sizeof(raw));
-	if (r != 0) {
-		sodium_memzero(id, AG_SESSION_ID_LEN + 1);
-		return AG_ERR_SYSTEM;
-	}
-	crypto_hash_sha256(hash, (const unsigned char *)id, AG_SESSION_ID_LEN);
-	return 0;
+	return ag_opaque_new(AG_SESSION_PREFIX, id, hash);
 }
 
 int
 ag_session_parse_id(const char *in, size_t len, uint8_t hash[32])
 {
-	uint8_t raw[34];
-	size_t rawlen = 0;
-	int r;
-
-	if (len != AG_SESSION_ID_LEN || memcmp(in, AG_SESSION_PREFIX, 4) != 0)
-		return AG_ERR_INVAL;
-	r = ag_b64url_decode(in + 4, AG_SESSION_ID_LEN - 4, raw, sizeof(raw), &rawlen);
-	sodium_memzero(raw, sizeof(raw));
-	if (r != 0 || rawlen != 32)
-		return AG_ERR_INVAL;
-	crypto_hash_sha256(hash, (const unsigned char *)in, len);
-	return 0;
+	return ag_opaque_parse(AG_SESSION_PREFIX, in, len, hash);
 }
 
 void

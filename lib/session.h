@@ -10,10 +10,11 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "opaque.h"
 #include "store.h"
 
 #define AG_SESSION_PREFIX "ags_"
-#define AG_SESSION_ID_LEN (4 + 43)  /* prefix and base64url of 32 bytes */
+#define AG_SESSION_ID_LEN AG_OPAQUE_LEN
 #define AG_SESSION_HANDLE_LEN 43
 #define AG_COOKIE_HEADER_MAX 256
 

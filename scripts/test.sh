@@ -78,7 +78,7 @@ fi
 fz_pass=0 fz_fail=0
 echo "=== fuzzing: ${FUZZ_SECONDS:=10} s per target"
 fz_rc=0
-FUZZ_SECONDS=$FUZZ_SECONDS top_srcdir=$src top_builddir=$src/build/release \
+FUZZ_SECONDS=$FUZZ_SECONDS top_srcdir=$src \
 	"$src/tests/fuzz/build-and-run.sh" || fz_rc=$?
 case $fz_rc in
 0) echo "PASS: fuzzing"; fz_pass=1 ;;

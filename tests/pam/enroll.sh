@@ -28,6 +28,7 @@ run_enroll() {
 	AG_JSON=$(ag_helper "$AG_ENROLL_BIN" "$@" 2>"$errf")
 	AG_RC=$?
 	AG_OUT=$(cat "$errf")
+	printf '%s\n' "$AG_JSON" >>"$AG_TMP/stdout.all" # TOTP secrets, backup codes
 	ag_check_sanitizer "$AG_OUT" "authguard-enroll $*"
 	return 0
 }
@@ -333,7 +334,8 @@ out=$(AUTHGUARD_TEST_TIME="$AG_NOW" "$PY" "$AG_TMP/ptydrive.py" wrong,right \
 	env LD_PRELOAD="$ag_preload" AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
 	"$AG_ENROLL_BIN" --conf "$AG_CONF" --user tty-user --no-qr 2>&1)
 rc=$?
-ag_check_sanitizer "$out" "authguard-enroll on a terminal"
+ag_check_sanitizer "$out" "authguard-enroll on a terminal" screen
+printf '%s\n' "$out" >"$AG_TMP/terminal.txt" # its secrets, for the scan
 ag_expect_eq "on a terminal: a wrong code, then the right one, confirms (exit 0)" 0 "$rc"
 ag_expect_true "... it said the first code was wrong and asked again" \
 	grep -q 'wrong code' <<<"$out"

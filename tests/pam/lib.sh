@@ -18,6 +18,10 @@
 #   AG_PRELOAD_EXTRA          a library to preload first (a sanitizer runtime
 #                             when the build uses ASan); optional
 #   AG_KEEP=1                 keep the temporary directory
+#   AG_VALGRIND=1             run pamtester (so the module) and the helpers
+#                             under valgrind's memcheck: any error or definite
+#                             leak is a failed check showing the report
+#                             (see ag_vg_check); AG_VALGRIND_OPTS adds options
 #   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB  library locations
 #
 # Conventions for the tests:
@@ -46,6 +50,34 @@ AG_CAPTURE=$top_builddir/tests/lib/.libs/syslog_capture.so
 PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
 NSS_WRAPPER_LIB=${NSS_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libnss_wrapper.so}
 AG_PRELOAD_EXTRA=${AG_PRELOAD_EXTRA:-}
+
+# AG_VALGRIND=1: ag_pamtester_run and ag_helper put ag_vg before the
+# program.  Every process appends its report, if any, to ag_vg_log through
+# descriptor 19, opened by this shell (a process run as another user needs
+# no access to the file); valgrind keeps that descriptor out of the
+# program's reach.  ag_vg_log is in the build tree, next to the test's
+# log, and outlives the temporary directory.
+ag_vg=()
+ag_vg_log=
+ag_vg_nreports=0
+ag_timeout=20 # seconds one pamtester run may take
+if [ "${AG_VALGRIND:-0}" = 1 ]; then
+	# (ag_bail is not defined yet)
+	command -v valgrind >/dev/null 2>&1 ||
+		{ echo "Bail out! $ag_test: AG_VALGRIND=1 but valgrind is not installed"; exit 1; }
+	[ -z "$AG_PRELOAD_EXTRA" ] ||
+		{ echo "Bail out! $ag_test: AG_VALGRIND=1 with a sanitizer runtime preloaded"; exit 1; }
+	mkdir -p "$top_builddir/tests/pam" || exit 1
+	ag_vg_log=$top_builddir/tests/pam/$ag_test.vg.log
+	rm -f "$ag_vg_log" "$ag_vg_log".*
+	# 97: no program of the project exits with it, so a check of the
+	# exit status fails too, at the very process.
+	ag_vg=(valgrind -q --error-exitcode=97 --leak-check=full
+		--errors-for-leak-kinds=definite --show-leak-kinds=definite
+		--num-callers=30 --log-fd=19
+		"--suppressions=$top_srcdir/tests/valgrind.supp" ${AG_VALGRIND_OPTS:-})
+	ag_timeout=300
+fi
 
 AG_RIGHT=right-pw   # the password check-password.sh accepts, for any user
 AG_WRONG=wrong-pw
@@ -76,6 +108,7 @@ ag_nfailed=0
 ag_say() { printf '# %s\n' "$*"; }
 
 ag_pass() {
+	[ -z "$ag_vg_log" ] || ag_vg_check
 	ag_nchecks=$((ag_nchecks + 1))
 	printf 'ok %d - %s\n' "$ag_nchecks" "$1"
 }
@@ -104,6 +137,7 @@ ag_bail() {
 }
 
 ag_done() {
+	ag_secret_scan
 	if [ "$ag_nfailed" -ne 0 ]; then
 		if [ -n "$AG_LOG" ] && [ -s "$AG_LOG" ]; then
 			ag_say "last lines of the captured syslog ($AG_LOG):"
@@ -118,6 +152,30 @@ ag_done() {
 	fi
 	printf '%s: all %d checks passed\n' "$ag_test" "$ag_nchecks"
 	exit 0
+}
+
+# ------------------------------------------------------------- secrets
+# Every test ends by proving that no secret it handled -- passwords,
+# verification and backup codes, TOTP secrets, session ids, refresh and
+# access tokens, key material -- reached the captured syslog or any
+# helper's stderr, and that nothing there is even shaped like a bearer
+# secret (tests/lib/secret_scan.py).  Secrets the files in AG_TMP do not
+# show (codes typed at a prompt) are noted with ag_secret.
+
+ag_secret() {
+	[ -n "$AG_TMP" ] && printf '%s\n' "$@" >>"$AG_TMP/secrets.lst"
+	return 0
+}
+
+ag_secret_scan() {
+	local out
+	[ -n "$AG_TMP" ] && [ -d "$AG_TMP" ] && [ -n "$AG_LOG" ] || return 0
+	if out=$(ag_python "$top_srcdir/tests/lib/secret_scan.py" "$AG_TMP" "$AG_LOG" \
+		"$AG_RIGHT" "$AG_WRONG" 2>&1); then
+		ag_pass "no secret in the captured syslog or helper stderr (${out##*$'\n'})"
+	else
+		ag_fail "no secret in the captured syslog or helper stderr" "$out"
+	fi
 }
 
 # ag_expect_eq DESC EXPECTED ACTUAL
@@ -328,6 +386,27 @@ ag_check_sanitizer() {
 		ag_fail "no sanitizer report ($2)" "$(printf '%s' "$1" | head -n 20)"
 		;;
 	esac
+	[ -z "$ag_vg_log" ] || ag_vg_check "$2"
+	# every stderr the harness sees is scanned for secrets by ag_done, except
+	# a terminal transcript (3rd argument "screen"), which shows its user
+	# the key URI and backup codes on purpose
+	[ "${3:-}" = screen ] || printf '%s\n' "$1" >>"$AG_TMP/stderr.all"
+}
+
+# ag_vg_check [WHAT]: with AG_VALGRIND=1, a report that processes left in
+# ag_vg_log since the last call is one failed check showing it (kept as
+# ag_vg_log.N).  Runs after every process ag_pam/ag_run_* start and before
+# every passed check, so a helper run any other way is caught at the next
+# check.  Only in the test's own shell: a subshell's count would be lost.
+ag_vg_check() {
+	local report lines
+	[ -s "$ag_vg_log" ] && [ "$BASHPID" = "$$" ] || return 0
+	ag_vg_nreports=$((ag_vg_nreports + 1))
+	report=$ag_vg_log.$ag_vg_nreports
+	mv -f "$ag_vg_log" "$report" || return 0
+	mapfile -t lines < <(head -n 150 "$report")
+	ag_fail "valgrind found no error${1:+ (last process: $1)}" "report in $report:" \
+		"${lines[@]}"
 }
 
 # ag_pamtester USER PASSWORD [OPERATION...]: one pamtester process; prints
@@ -355,11 +434,11 @@ ag_pamtester_run() {
 	shift
 	ag_preload pam
 	${ag_pwrap_shared[@]+"${ag_pwrap_shared[@]}"} \
-		timeout 20 ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
+		timeout "$ag_timeout" ${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env \
 		LD_PRELOAD="$ag_preload" PAM_WRAPPER=1 PAM_WRAPPER_USE_SYSLOG=1 \
 		PAM_WRAPPER_SERVICE_DIR="$AG_TMP/svc" AG_SYSLOG_FILE="$AG_LOG" \
-		AUTHGUARD_TEST_TIME="$AG_NOW" ${AG_ENV[@]+"${AG_ENV[@]}"} \
-		pamtester ${item[@]+"${item[@]}"} "$AG_SVC" "$user" "$@" 2>&1
+		AUTHGUARD_TEST_TIME="$AG_NOW" ${AG_ENV[@]+"${AG_ENV[@]}"} ${ag_vg[@]+"${ag_vg[@]}"} \
+		pamtester ${item[@]+"${item[@]}"} "$AG_SVC" "$user" "$@" 2>&1 19>>"${ag_vg_log:-/dev/null}"
 }
 
 # pam_wrapper 1.1.4 picks its /tmp/pam.X directory with a check-then-mkdir:
@@ -430,7 +509,8 @@ ag_helper() {
 	ag_preload
 	${AG_RUNAS[@]+"${AG_RUNAS[@]}"} env LD_PRELOAD="$ag_preload" \
 		AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
-		${AG_ENV[@]+"${AG_ENV[@]}"} "$bin" --conf "$AG_CONF" "$@"
+		${AG_ENV[@]+"${AG_ENV[@]}"} ${ag_vg[@]+"${ag_vg[@]}"} "$bin" --conf "$AG_CONF" "$@" \
+		19>>"${ag_vg_log:-/dev/null}"
 }
 
 # authguard-ctl / authguard-token on AG_CONF.  Output as the programs give it.
@@ -616,7 +696,10 @@ ag_mfa_setup() {
 # ag_totp SECRET [TIME]: the TOTP code of the Base32 SECRET at TIME (default
 # AG_NOW), computed by oathtool (OATH Toolkit), not by our code.
 ag_totp() {
-	oathtool --totp -b -N "@${2:-$AG_NOW}" "$1"
+	local code
+	code=$(oathtool --totp -b -N "@${2:-$AG_NOW}" "$1") || return 1
+	ag_secret "$code"
+	printf '%s\n' "$code"
 }
 
 # ag_wrong_code SECRET [TIME]: a well-formed 6-digit code that is none of
@@ -684,6 +767,7 @@ ag_run_enroll() {
 	AG_JSON=$(ag_helper "$AG_ENROLL_BIN" "$@" 2>"$errf")
 	AG_RC=$?
 	AG_OUT=$(cat "$errf")
+	printf '%s\n' "$AG_JSON" >>"$AG_TMP/stdout.all" # TOTP secrets, backup codes
 	ag_check_sanitizer "$AG_OUT" "authguard-enroll $*"
 	return 0
 }

@@ -23,7 +23,7 @@ status_subject() {
 odd_user() {
 	local desc=$1 name=$2 esc=$3 got
 	ag_attempt "$desc: wrong password is checked and refused" "$name" "$AG_WRONG" 1 1
-	if ag_log_last | grep -Fq -- "event=auth_fail user=$esc "; then
+	if grep -Fq -- "event=auth_fail user=$esc " <<<"$(ag_log_last)"; then
 		ag_pass "$desc: logged escaped as user=$esc"
 	else
 		ag_fail "$desc: logged escaped as user=$esc" "log: $(ag_log_last | tail -n 1 | cut -c1-300)"

@@ -99,16 +99,16 @@ step 63 "$AG_WRONG"
 step 79 "$AG_WRONG"
 step 95 "$AG_WRONG"
 ag_expect_true "the 10th failure locked both (event=lock in the record)" \
-	eval 'printf "%s" "$last" | grep -q "event=lock scope=account user=USER"'
+	eval 'grep -q "event=lock scope=account user=USER" <<<"$last"'
 ag_say "locked"
 step 111 "$AG_RIGHT"
 ag_expect_true "the right password was refused as locked" \
-	eval 'printf "%s" "$last" | grep -q "rc=1 checks=0"'
+	eval 'grep -q "rc=1 checks=0" <<<"$last"'
 step 112 - acct_mgmt
 step 200 "$AG_WRONG"
 ag_say "after the lock"
 step 3695 "$AG_RIGHT" authenticate acct_mgmt
 ag_expect_true "the right password works again for both" \
-	eval 'printf "%s" "$last" | grep -q "rc=0 checks=1"'
+	eval 'grep -q "rc=0 checks=1" <<<"$last"'
 
 ag_done

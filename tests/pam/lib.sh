@@ -611,7 +611,7 @@ ag_expect_status() {
 
 # ag_expect_log DESC ERE: a line the last command logged matches ERE.
 ag_expect_log() {
-	if ag_log_last | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$(ag_log_last)"; then
 		ag_pass "$1"
 	else
 		ag_fail "$1" "no line logged by the last command matches: $2" \
@@ -621,7 +621,7 @@ ag_expect_log() {
 
 # ag_expect_no_log DESC ERE: no line the last command logged matches ERE.
 ag_expect_no_log() {
-	if ag_log_last | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$(ag_log_last)"; then
 		ag_fail "$1" "unexpected log line: $(ag_log_last | grep -E -- "$2" | head -n 3 | cut -c1-300)"
 	else
 		ag_pass "$1"
@@ -630,7 +630,7 @@ ag_expect_no_log() {
 
 # ag_expect_out DESC ERE: the last command's output matches ERE.
 ag_expect_out() {
-	if printf '%s\n' "$AG_OUT" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$AG_OUT"; then
 		ag_pass "$1"
 	else
 		ag_fail "$1" "output does not match: $2" \

@@ -307,7 +307,7 @@ ag_expect_log "logged as reason=not_enrolled" 'event=mfa_fail user=hank reason=n
 ag_mfa_service mfa-nullok "$AG_CONF" nullok
 AG_SVC=mfa-nullok
 ag_mfa_attempt "nullok: not enrolled, right password alone: accepted" gina "$AG_RIGHT" - 0 1
-ag_expect_true "nullok: no code was asked for" eval '! printf "%s" "$AG_OUT" | grep -q "Verification code"'
+ag_expect_true "nullok: no code was asked for" eval '! grep -q "Verification code" <<<"$AG_OUT"'
 ag_expect_status "nullok: the success cleared gina's failure" gina -- failures=0
 ag_mfa_attempt "nullok: not enrolled, wrong password: refused" gina "$AG_WRONG" - 1 1
 ag_expect_log "nullok: counted" 'event=auth_fail user=gina .*failures=1( |$)'
@@ -451,7 +451,7 @@ ag_say "the state file holds no secret and no backup code"
 # WAL contents included: the dump reads through the log, and the raw
 # files are searched too.
 dump=$(sqlite3 "$AG_DB" .dump)
-ag_expect_true "the dump has the mfa rows (sanity)" eval 'printf "%s" "$dump" | grep -q "INSERT INTO mfa"'
+ag_expect_true "the dump has the mfa rows (sanity)" eval 'grep -q "INSERT INTO mfa" <<<"$dump"'
 ag_expect_eq "every secret and backup code handed out is looked for" \
 	"$((${#all_secrets[@]} * 10 + 10)) codes" "${#all_codes[@]} codes"
 all_secrets+=("$hank") # the pending one too

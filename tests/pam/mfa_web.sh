@@ -334,7 +334,7 @@ ag_expect_true "the helper waits for its code on stdin (${waiting:-not seen})" t
 ag_expect_eq "a waiting mfa verify shows only its options in /proc/PID/cmdline" \
 	"$AG_TOKEN_BIN --conf $AG_CONF mfa verify --user alice " "$cmdline"
 ag_expect_true "the code is nowhere in its cmdline or environment" \
-	eval '! tr "\0" "\n" </proc/$pid/cmdline | grep -q -e "$code" && ! tr "\0" "\n" </proc/$pid/environ | grep -q -e "$code"'
+	eval '! grep -q -e "$code" < <(tr "\0" "\n" </proc/$pid/cmdline) && ! grep -q -e "$code" < <(tr "\0" "\n" </proc/$pid/environ)'
 printf '%s\n' "$code" >&7
 exec 7>&-
 wait "$pid"

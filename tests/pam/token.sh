@@ -789,7 +789,7 @@ ag_expect_eq "exactly one exit 0, nineteen exit 1, nothing else" "1 19" "$n0 $n1
 nreused=$(printf '%s\n' "${reasons[@]}" | grep -cx reused)
 nrevoked=$(printf '%s\n' "${reasons[@]}" | grep -cx revoked)
 ag_expect_true "the losers were refused as reused ($nreused) or, once the family was gone, revoked ($nrevoked)" \
-	eval '[[ " ${reasons[*]} " == *" reused "* ]] && ! printf "%s\n" "${reasons[@]}" | grep -vqxE "reused|revoked"'
+	eval '[[ " ${reasons[*]} " == *" reused "* ]] && ! grep -vqxE "reused|revoked" < <(printf "%s\n" "${reasons[@]}")'
 read -r wtok wrt < <(jf "$winner" token refresh_token)
 ag_expect_true "the winner got a new refresh token" eval '[[ $wrt =~ ^agr_ ]] && [ "$wrt" != "$rt" ]'
 tk refresh <<<"$wrt"
@@ -1091,7 +1091,7 @@ for cmd in verify refresh; do
 	ag_expect_eq "$cmd: /proc/PID/cmdline shows only the command" \
 		"$AG_TOKEN_BIN --conf $AG_CONF $cmd " "$cmdline"
 	ag_expect_true "$cmd: the secret is in neither cmdline nor environ" \
-		eval '! tr "\0" "\n" </proc/$pid/cmdline | grep -qF -- "$secret" && ! tr "\0" "\n" </proc/$pid/environ | grep -qF -- "$secret"'
+		eval '! grep -qF -- "$secret" < <(tr "\0" "\n" </proc/$pid/cmdline) && ! grep -qF -- "$secret" < <(tr "\0" "\n" </proc/$pid/environ)'
 	printf '%s\n' "$secret" >"$AG_TMP/fifo"
 	wait "$pid"
 	ag_expect_eq "$cmd: fed through stdin afterwards, it succeeds" 0 "$?"

@@ -183,7 +183,7 @@ refused() {
 		got=$(ag_jget "$AG_JSON" reason)
 		[ "$got" = "$reason" ] || bad+=("reason: expected $reason, got $got")
 		[ "$(ag_jget "$AG_JSON" valid)" = false ] || bad+=("valid is not false")
-		ag_log_last | grep -q "event=webhook_rejected reason=$reason\b" ||
+		grep -q "event=webhook_rejected reason=$reason\b" <<<"$(ag_log_last)" ||
 			bad+=("no event=webhook_rejected reason=$reason log line")
 	else
 		grep -qF -- "$reason" <<<"$AG_OUT" || bad+=("stderr does not mention $reason")

@@ -251,7 +251,11 @@ cmd_webhook(int argc, char **argv)
 	}
 
 	/* Only a verified body is parsed. */
-	if (ag_webhook_event_parse(body, len, &ev) != 0) {
+	if ((r = ag_webhook_event_parse(body, len, &ev)) == AG_ERR_NOMEM) {
+		log_error("out_of_memory");
+		cli_die(CLI_INTERNAL, "cannot parse the body: out of memory");
+	}
+	if (r != 0) {
 		reason = AG_WEBHOOK_BAD_BODY;
 		goto rejected;
 	}

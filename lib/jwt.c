@@ -1,5 +1,6 @@
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -173,16 +174,22 @@ depth_ok(const uint8_t *p, size_t n, unsigned max)
 }
 
 /* Parses a JSON object strictly: no duplicate names, valid UTF-8 (jansson
- * checks it, and refuses \u0000), nothing after the object, bounded depth. */
+ * checks it, and refuses \u0000), nothing after the object, bounded depth.
+ * Running out of memory sets *nomem: an internal error, not a bad token. */
 static json_t *
-parse_object(const uint8_t *p, size_t n)
+parse_object(const uint8_t *p, size_t n, int *nomem)
 {
 	json_error_t jerr;
 	json_t *j;
 
 	if (!depth_ok(p, n, AG_JWT_MAX_DEPTH))
 		return NULL;
+	/* jansson reports a failed allocation as a syntax error (or not at
+	 * all); malloc's errno tells. */
+	errno = 0;
 	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL && errno == ENOMEM)
+		*nomem = 1;
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
@@ -294,7 +301,7 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 	size_t hlen = 0, plen = 0, slen = 0, i, ndots = 0;
 	json_t *hdr = NULL, *cl = NULL;
 	int64_t t;
-	int r, ret = AG_ERR_INVAL;
+	int r, ret = AG_ERR_INVAL, nomem = 0;
 
 	if (claims != NULL)
 		*claims = NULL;
@@ -335,10 +342,14 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 	}
 
 	/* 3. header and claims: JSON objects, no duplicates, UTF-8, depth */
-	if ((hdr = parse_object(hbuf, hlen)) == NULL)
-		REJECT(AG_JWT_BAD_HEADER);
-	if ((cl = parse_object(pbuf, plen)) == NULL)
-		REJECT(AG_JWT_BAD_CLAIMS);
+	if ((hdr = parse_object(hbuf, hlen, &nomem)) == NULL ||
+	    (cl = parse_object(pbuf, plen, &nomem)) == NULL) {
+		if (nomem) {
+			ret = AG_ERR_NOMEM;
+			goto out;
+		}
+		REJECT(hdr == NULL ? AG_JWT_BAD_HEADER : AG_JWT_BAD_CLAIMS);
+	}
 
 	/* 4. alg: never "none", one we implement */
 	alg = json_object_get(hdr, "alg");

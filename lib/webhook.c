@@ -440,9 +440,12 @@ ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0 || len > AG_WEBHOOK_BODY_MAX)
 		return AG_ERR_INVAL;
+	/* jansson reports a failed allocation as a syntax error (or not at
+	 * all); malloc's errno tells. */
+	errno = 0;
 	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return AG_ERR_INVAL;
+		return errno == ENOMEM ? AG_ERR_NOMEM : AG_ERR_INVAL;
 	if (!json_is_object(root) ||
 	    copy_id(json_object_get(root, "type"), AG_WEBHOOK_TYPE_MAX, 1, ev->type,
 	            sizeof(ev->type)) != 0)

@@ -149,7 +149,7 @@ struct ag_webhook_event {
  * refused) with a string "type" of printable ASCII; for the events acted
  * on, "data" must be an object whose "id" is a string of 1 to AG_SID_MAX
  * (session) or AG_NAME_MAX (user) bytes without control characters.
- * Returns 0 or AG_ERR_INVAL (bad_body). */
+ * Returns 0, AG_ERR_INVAL (bad_body) or AG_ERR_NOMEM. */
 int ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event *ev);
 
 struct ag_webhook_result {

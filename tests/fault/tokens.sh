@@ -1,0 +1,92 @@
+#!/bin/bash
+# Fault injection into authguard-token's JWT and refresh-token commands, the
+# real helper run as a process (tests/fault/lib.sh): every library call it
+# makes -- key files, SQLite, jansson, libsodium, allocations -- is failed
+# in turn.
+#
+#   deny:  verify of a revoked, an expired and a badly signed token; refresh
+#          with a refresh token that was already redeemed (reuse);
+#   allow: verify of a good token; refresh with a fresh refresh token.
+#
+# A deny stays a deny (non-zero exit, no "valid":true); no crash; the state
+# file stays intact: a reuse never mints a token, a redeemed token stays
+# redeemed; a refresh redeems the old token exactly when it stores the new
+# one, and a refresh that answers with a new token has stored it.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
+. "$top_srcdir/tests/fault/lib.sh"
+ag_init
+fi_init
+
+ag_conf tok "token_keys_dir = $AG_TMP/tkeys" "token_issuer = https://auth.example.test" \
+	"token_audience = api.example.test"
+out=$(ag_ctl keygen 2>&1) || ag_bail "authguard-ctl keygen failed: $out"
+
+# issue ARGS...: TOK and RT (refresh token, if asked for) of a new token.
+issue() {
+	ag_run_token issue "$@" </dev/null
+	[ "$AG_RC" = 0 ] || ag_bail "authguard-token issue $* failed: $AG_OUT"
+	TOK=$(ag_jget "$AG_JSON" token)
+	RT=$(ag_jget "$AG_JSON" refresh_token)
+}
+
+# revoked jti | refresh tokens | redeemed ones | revoked families
+PROBE="SELECT (SELECT count(*) FROM revoked_jti), (SELECT count(*) FROM refresh_token),
+	(SELECT count(*) FROM refresh_token WHERE used_at IS NOT NULL),
+	(SELECT count(*) FROM refresh_family WHERE revoked != 0);"
+
+verify() { ag_run_token verify <<<"$TOKEN"; }
+refresh() { ag_run_token refresh <<<"$RT_IN"; }
+
+issue --sub alice
+GOOD=$TOK
+issue --sub bob
+REVOKED=$TOK
+ag_run_token revoke <<<"$REVOKED"
+[ "$AG_RC" = 0 ] || ag_bail "revoke failed: $AG_OUT"
+sig=${GOOD##*.}
+c=${sig:10:1}
+[ "$c" = A ] && c=B || c=A
+BADSIG=${GOOD%.*}.${sig:0:10}$c${sig:11}
+issue --sub carol --refresh
+RT1=$RT
+ag_run_token refresh <<<"$RT1"
+[ "$AG_RC" = 0 ] || ag_bail "refresh failed: $AG_OUT"
+RT2=$(ag_jget "$AG_JSON" refresh_token)
+fi_snapshot
+
+TOKEN=$REVOKED
+fi_sweep "verify: revoked token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+TOKEN=$BADSIG
+fi_sweep "verify: bad signature" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+TOKEN=$GOOD
+fi_sweep "verify: good token" allow helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+AG_NOW=$((AG_NOW + 3600))
+fi_sweep "verify: expired token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+
+# A reuse (after any grace period) revokes the family, and never mints.
+AG_NOW=$((AG_NOW + 120))
+RT_IN=$RT1
+fi_sweep "refresh: reuse of a redeemed refresh token" deny helper "$AG_TOKEN_BIN" refresh \
+	"$PROBE" "ge same same ge"
+
+# The successor redeemed exactly when a new token is stored, and an answer
+# with a token only when both happened.
+atomic() { # BEFORE AFTER
+	local b a
+	IFS='|' read -r -a b <<<"${1#ok }"
+	IFS='|' read -r -a a <<<"${2#ok }"
+	[ $((a[1] - b[1])) = $((a[2] - b[2])) ] ||
+		echo "not atomic: tokens ${b[1]} -> ${a[1]}, redeemed ${b[2]} -> ${a[2]}"
+	[ "$AG_RC" != 0 ] || [ $((a[1] - b[1])) = 1 ] ||
+		echo "exit 0 without a stored successor (tokens ${b[1]} -> ${a[1]})"
+}
+FI_CHECK=atomic
+RT_IN=$RT2
+fi_sweep "refresh: fresh refresh token" allow helper "$AG_TOKEN_BIN" refresh \
+	"$PROBE" "same inc01 inc01 same"
+FI_CHECK=
+
+fi_summary malloc open openat read fstat readdir fdopendir json_loadb json_pack json_dumpf \
+	sqlite3_open_v2 sqlite3_prepare_v3 sqlite3_step sodium_init
+ag_done

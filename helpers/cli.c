@@ -119,10 +119,24 @@ json_release(void *p)
 	free(p);
 }
 
+/* stdout's buffer: ours rather than one stdio allocates, so that tokens,
+ * session ids and TOTP secrets printed through it can be wiped. */
+static char stdout_buf[16384];
+
+static void
+wipe_stdout(void)
+{
+	fflush(stdout);
+	sodium_memzero(stdout_buf, sizeof(stdout_buf));
+}
+
 void
 cli_json_wipe_memory(void)
 {
 	json_set_alloc_funcs(json_alloc, json_release);
+	if (setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
+	            sizeof(stdout_buf)) == 0)
+		atexit(wipe_stdout);
 }
 
 void
@@ -136,6 +150,7 @@ cli_print_json(json_t *obj)
 	json_decref(obj);
 	if (fflush(stdout) != 0)
 		cli_die(CLI_INTERNAL, "cannot write output");
+	sodium_memzero(stdout_buf, sizeof(stdout_buf));
 }
 
 json_t *

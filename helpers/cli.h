@@ -45,8 +45,9 @@ int cli_global_options(int argc, char **argv, const char **conf_path, void (*usa
 /* Opens syslog (LOG_AUTHPRIV) under the program name. */
 void cli_log_open(void);
 
-/* Makes jansson wipe every block it frees: tokens, session ids and codes
- * pass through JSON values.  Call once, before any JSON is built. */
+/* Makes jansson wipe every block it frees, and stdout use a buffer that is
+ * wiped after each JSON line and at exit: tokens, session ids and codes
+ * pass through both.  Call once, before any output. */
 void cli_json_wipe_memory(void);
 
 /* Writes obj as one compact JSON line on stdout and releases it. */

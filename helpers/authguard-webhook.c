@@ -270,20 +270,15 @@ cmd_webhook(int argc, char **argv)
 	if (r != 0) {
 		const char *m = ag_store_errmsg(store);
 
-		/* After the id was recorded, a retry of this message is a
-		 * replay: the operator has to finish the job. */
+		/* Nothing was recorded: the sender's retry is processed. */
 		ag_logline_init(&l, "webhook_error");
-		ag_logline_str(&l, "reason", res.recorded ? "not_applied" : "store");
+		ag_logline_str(&l, "reason", "store");
 		ag_logline_str(&l, "id", msg.id);
 		ag_logline_str(&l, "type", ev.type);
 		if (ev.action == AG_WEBHOOK_END_USER)
 			ag_logline_str(&l, "user", ev.target);
 		ag_log_emit(&wh_log, LOG_ERR, &l);
 		cli_warn("%s", m[0] != '\0' ? m : ag_strerror(r));
-		if (res.recorded && ev.action != AG_WEBHOOK_IGNORE)
-			cli_warn("message %s (%s) was recorded but NOT applied: end its "
-			         "sessions by hand (authguard-token session end)",
-			         msg.id, ev.type);
 		ag_store_close(store);
 		return CLI_INTERNAL;
 	}

@@ -355,6 +355,7 @@ refresh_reason(enum ag_refresh_outcome o)
 	case AG_REFRESH_EXPIRED: return "expired";
 	case AG_REFRESH_REVOKED: return "revoked";
 	case AG_REFRESH_REUSED: return "reused";
+	case AG_REFRESH_NOT_YET_VALID: return "not_yet_valid";
 	default: return "ok";
 	}
 }
@@ -381,7 +382,7 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 	if (ag_opaque_new(REFRESH_PREFIX, next, next_hash) != 0)
 		return *out = error_json("internal", "no randomness"), CLI_INTERNAL;
 	r = ag_store_refresh_redeem(ctx->store, hash, next_hash, ag_clock_now(),
-	                            ctx->cfg->refresh_grace, &outcome, &info);
+	                            ctx->cfg->refresh_grace, ag_session_handle_parse, &outcome, &info);
 	if (r != 0) {
 		sodium_memzero(next, sizeof(next));
 		*out = error_json("state", ag_store_errmsg(ctx->store));
@@ -389,19 +390,10 @@ token_op_refresh(struct token_ctx *ctx, const char *token, size_t len, json_t **
 	}
 	if (outcome != AG_REFRESH_OK && outcome != AG_REFRESH_RETRIED) {
 		sodium_memzero(next, sizeof(next));
-		if (outcome == AG_REFRESH_REUSED) {
-			uint8_t sh[32];
-			int64_t n = 0;
-
+		/* Theft: the store ended the family's session with it. */
+		if (outcome == AG_REFRESH_REUSED)
 			log_token("refresh_reuse", info.subject, info.sid[0] != '\0' ? "sid" : NULL,
 			          info.sid, info.family);
-			/* Theft: the session the family belongs to ends too. */
-			if (info.sid[0] != '\0' && ag_session_handle_parse(info.sid, sh) == 0 &&
-			    ag_store_session_end(ctx->store, sh, NULL, NULL, ag_session_handle, &n, NULL) != 0) {
-				*out = error_json("state", ag_store_errmsg(ctx->store));
-				return CLI_INTERNAL;
-			}
-		}
 		*out = reject_json(refresh_reason(outcome));
 		return CLI_REJECT;
 	}

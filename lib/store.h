@@ -201,9 +201,17 @@ enum ag_refresh_outcome {
 	AG_REFRESH_UNKNOWN,   /* no such token */
 	AG_REFRESH_EXPIRED,   /* the family's absolute lifetime is over */
 	AG_REFRESH_REVOKED,   /* the family was revoked (logout, reuse) */
-	AG_REFRESH_REUSED     /* an already used token: theft; the family is now
-	                         revoked, info says which session to end */
+	AG_REFRESH_REUSED,    /* an already used token: theft; the family is now
+	                         revoked, and its session ended (see below) */
+	AG_REFRESH_NOT_YET_VALID /* the family was created more than
+	                            AG_REFRESH_MAX_SKEW seconds after now (issued
+	                            while the clock was ahead): not redeemed */
 };
+
+/* Seconds a family's creation may lie after "now" (the largest
+ * token_leeway): a token issued while the clock was far ahead would
+ * otherwise outlive refresh_ttl once the clock is set right. */
+#define AG_REFRESH_MAX_SKEW 300
 
 struct ag_refresh_info {
 	int64_t family;
@@ -216,9 +224,13 @@ struct ag_refresh_info {
  * transaction: marks it used and records new_hash as its successor.  A
  * used token revokes its family, unless it is the immediate predecessor of
  * the newest token, that successor was never used, and it was redeemed at
- * most grace seconds ago (a lost response). */
+ * most grace seconds ago (a lost response).  Revoked that way, the family's
+ * web session ends in the same transaction, with every family tied to it:
+ * sid_hash turns the family's sid into the session's id hash (0 on
+ * success); NULL leaves the session to the caller. */
 int ag_store_refresh_redeem(struct ag_store *store, const uint8_t hash[32],
                             const uint8_t new_hash[32], int64_t now, int64_t grace,
+                            int (*sid_hash)(const char *sid, uint8_t out[32]),
                             enum ag_refresh_outcome *outcome, struct ag_refresh_info *info);
 
 /* Revokes the family with id family, or the family of the token with
@@ -315,6 +327,18 @@ int ag_store_pam_session_list(struct ag_store *store, const char *user,
  * already recorded (a replay). */
 int ag_store_webhook_seen(struct ag_store *store, const char *msg_id, int64_t now,
                           int64_t expires, int *first);
+
+/* Records a webhook message id as ag_store_webhook_seen does and, the
+ * first time only, applies its event in the same transaction: ends the
+ * web sessions of end_user, after revoking every refresh family of that
+ * subject (*families: how many), or the sessions of end_clerk_sid (at
+ * most one of the two; neither: record only), revoking the families tied
+ * to them.  A crash can thus neither record an event it did not apply
+ * nor apply one it did not record.  On an error nothing changed. */
+int ag_store_webhook_apply(struct ag_store *store, const char *msg_id, int64_t now,
+                           int64_t expires, const char *end_user, const char *end_clerk_sid,
+                           void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
+                           int *first, int64_t *sessions_ended, int64_t *families);
 
 /* Forgets a webhook message id (its event could not be applied). */
 int ag_store_webhook_forget(struct ag_store *store, const char *msg_id);

@@ -63,6 +63,14 @@ int ag_store_mfa_purge(struct ag_store *st, int64_t now, int64_t limit);
  * refresh families (0: all).  Adds the number removed to *deleted. */
 int ag_store_token_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);
 
+/* Inside a transaction: revokes every refresh family of subject; *n
+ * receives how many were live. */
+int ag_store_refresh_revoke_subject(struct ag_store *st, const char *subject, int64_t *n);
+
+/* Inside a transaction: ends the web session with id hash, and revokes
+ * the refresh families tied to it (sid, its handle). */
+int ag_store_session_drop(struct ag_store *st, const uint8_t hash[32], const char *sid);
+
 /* Inside a transaction: deletes up to limit expired web sessions and
  * webhook message ids (0: all).  Adds the number removed to *deleted. */
 int ag_store_session_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);

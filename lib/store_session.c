@@ -327,42 +327,40 @@ revoke_sid(struct ag_store *st, const uint8_t hash[32],
 }
 
 int
-ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *user,
-                     const char *clerk_sid,
-                     void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
-                     int64_t *n, int64_t *families)
+ag_store_session_drop(struct ag_store *st, const uint8_t hash[32], const char *sid)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = delete_hash(st, hash)) != 0)
+		return r;
+	if ((s = stmt(st, W_FAM_REVOKE_SID)) != NULL)
+		sqlite3_bind_text(s, 1, sid, -1, SQLITE_STATIC);
+	return ag_store_exec(st, s, "revoke session families");
+}
+
+/* The body of ag_store_session_end, inside the caller's transaction. */
+static int
+end_sessions(struct ag_store *st, const uint8_t *id_hash, const char *user, const char *clerk_sid,
+             void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]), int64_t *n,
+             int64_t *fams)
 {
 	uint8_t hashes[64][32];
-	int64_t fams = 0;
 	sqlite3_stmt *s;
-	int selectors = (id_hash != NULL) + (user != NULL) + (clerk_sid != NULL);
 	int rc, r, k, more;
 
-	*n = 0;
-	if (families != NULL)
-		*families = 0;
-	st->errmsg[0] = '\0';
-	if (selectors != 1 || (user != NULL && !ag_store_bounded(user, AG_NAME_MAX)) ||
-	    (clerk_sid != NULL && !ag_store_bounded(clerk_sid, AG_SID_MAX)))
-		return AG_ERR_INVAL;
-	if ((r = ag_store_begin(st)) != 0)
-		return r;
 	if (id_hash != NULL) {
 		if ((r = delete_hash(st, id_hash)) != 0)
-			goto out;
+			return r;
 		*n = sqlite3_changes(st->db);
-		if ((r = revoke_sid(st, id_hash, sid_of_hash, &fams)) != 0)
-			goto out;
-		goto done;
+		return revoke_sid(st, id_hash, sid_of_hash, fams);
 	}
 	/* In batches: collect hashes, revoke their families, delete them. */
 	do {
 		k = 0;
 		more = 0;
-		if ((s = stmt(st, user != NULL ? W_HASHES_USER : W_HASHES_CLERK)) == NULL) {
-			r = ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
-			goto out;
-		}
+		if ((s = stmt(st, user != NULL ? W_HASHES_USER : W_HASHES_CLERK)) == NULL)
+			return ag_store_fail(st, sqlite3_errcode(st->db), "prepare");
 		sqlite3_bind_text(s, 1, user != NULL ? user : clerk_sid, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			if (k == 64) {
@@ -373,23 +371,44 @@ ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *us
 				memcpy(hashes[k++], sqlite3_column_blob(s, 0), 32);
 		}
 		sqlite3_reset(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			r = ag_store_fail(st, rc, "list sessions");
-			goto out;
-		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return ag_store_fail(st, rc, "list sessions");
 		for (int i = 0; i < k; i++) {
-			if ((r = revoke_sid(st, hashes[i], sid_of_hash, &fams)) != 0 ||
+			if ((r = revoke_sid(st, hashes[i], sid_of_hash, fams)) != 0 ||
 			    (r = delete_hash(st, hashes[i])) != 0)
-				goto out;
+				return r;
 			(*n)++;
 		}
 	} while (more);
-done:
+	return 0;
+}
+
+int
+ag_store_session_end(struct ag_store *st, const uint8_t *id_hash, const char *user,
+                     const char *clerk_sid,
+                     void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
+                     int64_t *n, int64_t *families)
+{
+	int64_t fams = 0;
+	int selectors = (id_hash != NULL) + (user != NULL) + (clerk_sid != NULL);
+	int r;
+
+	*n = 0;
+	if (families != NULL)
+		*families = 0;
+	st->errmsg[0] = '\0';
+	if (selectors != 1 || (user != NULL && !ag_store_bounded(user, AG_NAME_MAX)) ||
+	    (clerk_sid != NULL && !ag_store_bounded(clerk_sid, AG_SID_MAX)))
+		return AG_ERR_INVAL;
+	if ((r = ag_store_begin(st)) != 0)
+		return r;
+	if ((r = end_sessions(st, id_hash, user, clerk_sid, sid_of_hash, n, &fams)) != 0) {
+		ag_store_rollback(st);
+		*n = 0;
+		return r;
+	}
 	if ((r = ag_store_commit(st)) == 0 && families != NULL)
 		*families = fams;
-	return r;
-out:
-	ag_store_rollback(st);
 	return r;
 }
 
@@ -590,6 +609,51 @@ ag_store_webhook_seen(struct ag_store *st, const char *msg_id, int64_t now, int6
 	return ag_store_commit(st);
 out:
 	ag_store_rollback(st);
+	return r;
+}
+
+int
+ag_store_webhook_apply(struct ag_store *st, const char *msg_id, int64_t now, int64_t expires,
+                       const char *end_user, const char *end_clerk_sid,
+                       void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
+                       int *first, int64_t *sessions_ended, int64_t *families)
+{
+	sqlite3_stmt *s;
+	int64_t fams = 0;
+	int r;
+
+	*first = 0;
+	*sessions_ended = *families = 0;
+	st->errmsg[0] = '\0';
+	if (!ag_store_bounded(msg_id, 256) || (end_user != NULL && end_clerk_sid != NULL) ||
+	    (end_user != NULL && !ag_store_bounded(end_user, AG_NAME_MAX)) ||
+	    (end_clerk_sid != NULL && !ag_store_bounded(end_clerk_sid, AG_SID_MAX)))
+		return AG_ERR_INVAL;
+	if ((r = ag_store_begin(st)) != 0)
+		return r;
+	if ((s = stmt(st, H_INSERT)) != NULL) {
+		sqlite3_bind_text(s, 1, msg_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, expires);
+	}
+	if ((r = ag_store_exec(st, s, "record webhook message")) != 0)
+		goto out;
+	*first = sqlite3_changes(st->db) == 1;
+	/* A user's families first (all of them, counted), then the sessions. */
+	if (*first && end_user != NULL &&
+	    ((r = ag_store_refresh_revoke_subject(st, end_user, families)) != 0 ||
+	     (r = end_sessions(st, NULL, end_user, NULL, sid_of_hash, sessions_ended, &fams)) != 0))
+		goto out;
+	if (*first && end_clerk_sid != NULL &&
+	    (r = end_sessions(st, NULL, NULL, end_clerk_sid, sid_of_hash, sessions_ended, &fams)) != 0)
+		goto out;
+	if ((r = ag_store_session_purge(st, now, 16, NULL)) != 0)
+		goto out;
+	if ((r = ag_store_commit(st)) == 0)
+		return 0;
+out:
+	ag_store_rollback(st);
+	*first = 0;
+	*sessions_ended = *families = 0;
 	return r;
 }
 

@@ -28,7 +28,8 @@ static const char *const sql[T_COUNT] = {
 	                 " VALUES (?1, ?2, ?3, ?4)",
 	[T_TOK_GET] = "SELECT t.family_id, t.used_at, f.subject, f.sid, f.expires, f.revoked,"
 	              " f.current, (SELECT c.used_at FROM refresh_token c WHERE c.hash = f.current),"
-	              " (SELECT c.parent FROM refresh_token c WHERE c.hash = f.current)"
+	              " (SELECT c.parent FROM refresh_token c WHERE c.hash = f.current),"
+	              " f.created"
 	              " FROM refresh_token t JOIN refresh_family f ON f.id = t.family_id"
 	              " WHERE t.hash = ?1",
 	[T_TOK_USE] = "UPDATE refresh_token SET used_at = ?2 WHERE hash = ?1",
@@ -166,12 +167,13 @@ revoke_family(struct ag_store *st, int64_t family)
 
 int
 ag_store_refresh_redeem(struct ag_store *st, const uint8_t hash[32], const uint8_t new_hash[32],
-                        int64_t now, int64_t grace, enum ag_refresh_outcome *outcome,
-                        struct ag_refresh_info *info)
+                        int64_t now, int64_t grace,
+                        int (*sid_hash)(const char *sid, uint8_t out[32]),
+                        enum ag_refresh_outcome *outcome, struct ag_refresh_info *info)
 {
 	sqlite3_stmt *s;
 	uint8_t current[32];
-	int64_t used_at, revoked, current_used_at;
+	int64_t used_at, revoked, current_used_at, created;
 	int is_current, current_is_child, current_unused, rc, r;
 	const unsigned char *txt;
 
@@ -211,6 +213,7 @@ ag_store_refresh_redeem(struct ag_store *st, const uint8_t hash[32], const uint8
 	current_used_at = sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 7);
 	current_unused = current_used_at < 0;
 	current_is_child = blob_is(s, 8, hash);
+	created = sqlite3_column_int64(s, 9);
 	sqlite3_reset(s);
 
 	if (revoked) {
@@ -219,6 +222,10 @@ ag_store_refresh_redeem(struct ag_store *st, const uint8_t hash[32], const uint8
 	}
 	if (info->expires <= now) {
 		*outcome = AG_REFRESH_EXPIRED;
+		goto readonly;
+	}
+	if (created > now + AG_REFRESH_MAX_SKEW) {
+		*outcome = AG_REFRESH_NOT_YET_VALID;
 		goto readonly;
 	}
 	if (used_at >= 0) {
@@ -235,7 +242,13 @@ ag_store_refresh_redeem(struct ag_store *st, const uint8_t hash[32], const uint8
 				goto out;
 			*outcome = AG_REFRESH_RETRIED;
 		} else {
-			if ((r = revoke_family(st, info->family)) != 0)
+			uint8_t sh[32];
+
+			/* Theft: the family and its session end in this one
+			 * transaction, so that no crash leaves the session alive. */
+			if ((r = revoke_family(st, info->family)) != 0 ||
+			    (info->sid[0] != '\0' && sid_hash != NULL && sid_hash(info->sid, sh) == 0 &&
+			     (r = ag_store_session_drop(st, sh, info->sid)) != 0))
 				goto out;
 			*outcome = AG_REFRESH_REUSED;
 			return ag_store_commit(st);
@@ -314,6 +327,19 @@ ag_store_refresh_revoke(struct ag_store *st, int64_t family, const uint8_t *hash
 	return ag_store_commit(st);
 out:
 	ag_store_rollback(st);
+	return r;
+}
+
+int
+ag_store_refresh_revoke_subject(struct ag_store *st, const char *subject, int64_t *n)
+{
+	sqlite3_stmt *s = stmt(st, T_FAM_REVOKE_SUBJECT);
+	int r;
+
+	if (s != NULL)
+		sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+	if ((r = ag_store_exec(st, s, "revoke refresh families")) == 0)
+		*n = sqlite3_changes(st->db);
 	return r;
 }
 

@@ -471,44 +471,13 @@ out:
 	return ret;
 }
 
-/* The action of an event, once.  It is idempotent, so it may be retried. */
-static int
-act(struct ag_store *store, const struct ag_webhook_event *ev,
-    void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
-    struct ag_webhook_result *res)
-{
-	int r;
-
-	memset(res, 0, sizeof(*res));
-	switch (ev->action) {
-	case AG_WEBHOOK_END_SESSION:
-		/* One transaction ends the sessions and revokes their
-		 * families; it does not count the families. */
-		res->families_revoked = -1;
-		return ag_store_session_end(store, NULL, NULL, ev->target, sid_of_hash,
-		                            &res->sessions_ended, NULL);
-	case AG_WEBHOOK_END_USER:
-		/* Families first (all of the subject, counted), then the
-		 * sessions: a failure in between leaves no usable refresh
-		 * token behind. */
-		if ((r = ag_store_refresh_revoke(store, 0, NULL, ev->target, NULL,
-		                                 &res->families_revoked)) != 0)
-			return r;
-		return ag_store_session_end(store, NULL, ev->target, NULL, sid_of_hash,
-		                            &res->sessions_ended, NULL);
-	case AG_WEBHOOK_IGNORE:
-	default:
-		return 0;
-	}
-}
-
 int
 ag_webhook_apply(struct ag_store *store, const struct ag_webhook_msg *msg,
                  const struct ag_webhook_event *ev, int64_t now, int64_t tolerance,
                  void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
                  int *replayed, struct ag_webhook_result *res)
 {
-	int64_t expires;
+	int64_t expires, fams = 0;
 	int first = 0, r, tries;
 
 	*replayed = 0;
@@ -519,23 +488,28 @@ ag_webhook_apply(struct ag_store *store, const struct ag_webhook_msg *msg,
 	 * tolerance, which for a timestamp ahead of our clock is later than
 	 * now plus the tolerance: remember the id that long. */
 	expires = (msg->timestamp > now ? msg->timestamp : now) + tolerance;
-	if ((r = ag_store_webhook_seen(store, msg->id, now, expires, &first)) != 0)
+	/* The id and the event's action in one transaction: a crash between
+	 * the two would refuse the sender's retry as a replay of an event
+	 * never applied.  A store that stays busy gets two more chances (each
+	 * waits up to busy_timeout); on an error nothing is recorded, so the
+	 * sender's retry is processed. */
+	tries = 0;
+	do
+		r = ag_store_webhook_apply(store, msg->id, now, expires,
+		                           ev->action == AG_WEBHOOK_END_USER ? ev->target : NULL,
+		                           ev->action == AG_WEBHOOK_END_SESSION ? ev->target : NULL,
+		                           sid_of_hash, &first, &res->sessions_ended, &fams);
+	while (r == AG_ERR_BUSY && ++tries < 3);
+	if (r != 0)
 		return r;
 	if (!first) {
 		*replayed = 1;
 		return 0;
 	}
-	/* The id is recorded now, so a sender's retry would be refused as a
-	 * replay: a store that stays busy gets two more chances (each waits
-	 * up to busy_timeout) before the event is reported as not applied. */
-	tries = 0;
-	do
-		r = act(store, ev, sid_of_hash, res);
-	while (r == AG_ERR_BUSY && ++tries < 3);
 	res->recorded = 1;
-	/* Not applied: forget the id, so the sender's retry is processed
-	 * rather than refused as a replay. */
-	if (r != 0 && ag_store_webhook_forget(store, msg->id) == 0)
-		res->recorded = 0;
-	return r;
+	if (ev->action == AG_WEBHOOK_END_USER)
+		res->families_revoked = fams;
+	else if (ev->action == AG_WEBHOOK_END_SESSION)
+		res->families_revoked = -1; /* revoked with the sessions, not counted */
+	return 0;
 }

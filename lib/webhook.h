@@ -160,13 +160,11 @@ struct ag_webhook_result {
 
 /* Acts on a verified message: records msg->id until the timestamp window
  * of the message has passed (a replay sets *replayed and does nothing
- * else), then ends the sessions of the event and revokes their refresh
- * families.  sid_of_hash maps a session hash to the handle its refresh
- * families were recorded with.  Returns 0 or AG_ERR_*.  The store offers
- * no transaction spanning both steps: when the action fails (after two
- * retries on AG_ERR_BUSY) with res->recorded set, the id stays recorded
- * and the event was not applied -- the caller must say so loudly, as a
- * sender's retry of that message will be refused as a replay. */
+ * else) and, in the same transaction, ends the sessions of the event and
+ * revokes their refresh families.  sid_of_hash maps a session hash to the
+ * handle its refresh families were recorded with.  Returns 0 or AG_ERR_*
+ * (after two retries on AG_ERR_BUSY); on an error nothing was recorded
+ * (res->recorded is 0), so a sender's retry of the message is processed. */
 int ag_webhook_apply(struct ag_store *store, const struct ag_webhook_msg *msg,
                      const struct ag_webhook_event *ev, int64_t now, int64_t tolerance,
                      void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),

@@ -110,6 +110,7 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 {
 	const char *conf = ag_config_default_path();
 	char why[AG_ERRBUF];
+	enum mode mode;
 	int i, r, explicit_conf = 0;
 
 	m->mode = MODE_NONE;
@@ -119,23 +120,38 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 			explicit_conf = 1;
 		}
 	}
+	/* A relative name would be looked up in the application's working
+	 * directory, which its user may choose (su, sudo). */
+	if (conf[0] != '/') {
+		snprintf(err, AG_ERRBUF, "module argument conf: must be an absolute path");
+		return AG_ERR_CONFIG;
+	}
 	if ((r = file_config(m, conf, explicit_conf, err)) != 0)
 		return r;
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "conf=", 5) == 0)
 			continue;
+		mode = MODE_NONE;
 		if (strcmp(argv[i], "preauth") == 0)
-			m->mode = MODE_PREAUTH;
+			mode = MODE_PREAUTH;
 		else if (strcmp(argv[i], "authfail") == 0)
-			m->mode = MODE_AUTHFAIL;
+			mode = MODE_AUTHFAIL;
 		else if (strcmp(argv[i], "authsucc") == 0)
-			m->mode = MODE_AUTHSUCC;
+			mode = MODE_AUTHSUCC;
 		else if (strcmp(argv[i], "pwok") == 0)
-			m->mode = MODE_PWOK;
+			mode = MODE_PWOK;
 		else if (strcmp(argv[i], "totp") == 0)
-			m->mode = MODE_TOTP;
+			mode = MODE_TOTP;
 		else if ((r = ag_config_apply_arg(&m->cfg, argv[i], err)) != 0)
 			return r;
+		/* "totp pwok" must not quietly become pwok (no code asked). */
+		if (mode != MODE_NONE && m->mode != MODE_NONE) {
+			snprintf(err, AG_ERRBUF, "module argument %s: more than one mode on the line",
+			         argv[i]);
+			return AG_ERR_CONFIG;
+		}
+		if (mode != MODE_NONE)
+			m->mode = mode;
 	}
 	if ((r = ag_config_validate(&m->cfg, why)) != 0)
 		snprintf(err, AG_ERRBUF, "%s (with module arguments): %s", conf, why);

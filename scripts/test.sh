@@ -73,6 +73,39 @@ if command -v valgrind >/dev/null 2>&1 && [ -d build/release/tests/unit ]; then
 	done
 fi
 
+# The integration tests of the release build with pamtester (so libpam and
+# the module) and every helper process under memcheck (AG_VALGRIND=1, see
+# tests/pam/lib.sh): any error or definite leak fails the test, valgrind's
+# report in its log.  All of tests/pam would take about 50 min of CPU this
+# way (token.sh alone over 15), so a subset -- about 13 min of CPU, 7 to 9 min
+# on 2 cores -- that still runs the module in every mode
+# (preauth, authfail, authsucc, pwok, totp, account, open/close_session),
+# every helper in every mode (authguard-ctl; authguard-token guard, mfa
+# verify, issue, verify, refresh, revoke, jwks, batch, session, logout;
+# authguard-enroll; authguard-webhook receive and verify) and the error
+# paths of failclosed*.sh.  Not run under valgrind: concurrency.sh (bursts
+# of 50 pamtesters), token.sh (over 10 min: key rotation, ES256 and HS256
+# keys, interop), and the tests that repeat the paths above.
+vgi_tests="tests/pam/sessions.sh tests/pam/failclosed_matrix.sh tests/pam/mfa.sh \
+tests/pam/mfa_web.sh tests/pam/failclosed.sh tests/pam/enroll.sh tests/pam/webhook.sh"
+vgi_ran=0 vgi_left=0
+if command -v valgrind >/dev/null 2>&1 && [ -f build/release/Makefile ]; then
+	echo "=== valgrind: integration tests of the release build ($(echo $vgi_tests | wc -w) scripts)"
+	vgi_ran=1
+	vgi_t0=$(date +%s)
+	(cd build/release && make -j"$jobs" check AG_VALGRIND=1 TESTS="$vgi_tests" \
+		TEST_SUITE_LOG=test-suite-valgrind.log >valgrind-integration.out 2>&1) ||
+		{ show_failures build/release; status=1; }
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' build/release/valgrind-integration.out || true
+	echo "valgrind integration tests: $(($(date +%s) - vgi_t0)) s"
+	# a report that came after a test's last check is still in its file
+	for f in $(find build/release/tests/pam -name '*.vg.log' -size +0 2>/dev/null); do
+		echo "FAIL: valgrind report not seen by a check: $f"
+		head -40 "$f"
+		vgi_left=$((vgi_left + 1))
+	done
+fi
+
 # A short run of every libFuzzer target (tests/fuzz; long campaigns are
 # documented in its script): clang is installed by install-deps.sh.
 fz_pass=0 fz_fail=0
@@ -88,13 +121,15 @@ esac
 
 # One line for all runs: "N passed, N failed".
 pass=0 fail=0 skip=0
-for f in build/asan/test-suite.log build/release/test-suite.log; do
+vgi_log=
+[ $vgi_ran = 0 ] || vgi_log=build/release/test-suite-valgrind.log
+for f in build/asan/test-suite.log build/release/test-suite.log $vgi_log; do
 	[ -f "$f" ] || { fail=$((fail + 1)); continue; }
 	read -r p x s < <(awk '/^# PASS:/{p=$3} /^# (FAIL|XPASS|ERROR):/{x+=$3} /^# SKIP:/{s=$3} END{print p+0, x+0, s+0}' "$f")
 	pass=$((pass + p)) fail=$((fail + x)) skip=$((skip + s))
 done
-pass=$((pass + vg_pass + fz_pass)) fail=$((fail + vg_fail + fz_fail))
-[ $vg_fail = 0 ] && [ $fz_fail = 0 ] || status=1
+pass=$((pass + vg_pass + fz_pass)) fail=$((fail + vg_fail + fz_fail + vgi_left))
+[ $vg_fail = 0 ] && [ $fz_fail = 0 ] && [ $vgi_left = 0 ] || status=1
 [ $status = 0 ] || [ $fail -gt 0 ] || fail=1
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

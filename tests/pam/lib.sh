@@ -54,9 +54,11 @@ AG_PRELOAD_EXTRA=${AG_PRELOAD_EXTRA:-}
 # AG_VALGRIND=1: ag_pamtester_run and ag_helper put ag_vg before the
 # program.  Every process appends its report, if any, to ag_vg_log through
 # descriptor 19, opened by this shell (a process run as another user needs
-# no access to the file); valgrind keeps that descriptor out of the
-# program's reach.  ag_vg_log is in the build tree, next to the test's
-# log, and outlives the temporary directory.
+# no access to the file); valgrind writes through a private duplicate the
+# program cannot close (the program sees descriptor 19 too).  ag_vg_log is
+# in the build tree, next to the test's log, and outlives the temporary
+# directory.  A helper a test starts by itself (to watch its /proc/PID, or
+# as a coprocess) runs without valgrind.
 ag_vg=()
 ag_vg_log=
 ag_vg_nreports=0
@@ -74,7 +76,7 @@ if [ "${AG_VALGRIND:-0}" = 1 ]; then
 	# exit status fails too, at the very process.
 	ag_vg=(valgrind -q --error-exitcode=97 --leak-check=full
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite
-		--num-callers=30 --log-fd=19
+		--num-callers=30 --log-fd=19 --vgdb=no
 		"--suppressions=$top_srcdir/tests/valgrind.supp" ${AG_VALGRIND_OPTS:-})
 	ag_timeout=300
 fi

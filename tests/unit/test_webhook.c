@@ -656,7 +656,7 @@ redeem(struct ag_store *st, const uint8_t tok[32], int64_t now)
 	uint8_t next[32];
 
 	randombytes_buf(next, 32);
-	if (ag_store_refresh_redeem(st, tok, next, now, 0, &out, &info) != 0)
+	if (ag_store_refresh_redeem(st, tok, next, now, 0, NULL, &out, &info) != 0)
 		diag("redeem failed: %s", ag_store_errmsg(st));
 	return out;
 }

@@ -1,0 +1,82 @@
+/*
+ * crash_at.c - LD_PRELOAD shim for tests/stress/crash.sh: SIGKILLs the
+ * process right after its Nth sqlite3_step() returns, so that a crash can
+ * be put after every statement of an operation -- inside a transaction,
+ * just after a COMMIT, between two transactions -- without any timing.
+ *
+ * Environment:
+ *   AG_CRASH_AT     N >= 1: die after the Nth sqlite3_step (unset, 0: never)
+ *   AG_CRASH_STEPS  a file: "steps K" is appended at exit by a process
+ *                   that was not killed (K = its sqlite3_step calls), so a
+ *                   sweep over N knows where the operation ends
+ *
+ * Every statement of the store goes through sqlite3_step (COMMIT and
+ * BEGIN are prepared statements too), so N = 1, 2, ... visits every point
+ * between two statements.  Calls SQLite makes internally are counted only
+ * when they go through the dynamic symbol; either way each N is one fixed
+ * point of the run.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT */
+#endif
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CRASH_EXPORT __attribute__((visibility("default")))
+
+typedef struct sqlite3_stmt sqlite3_stmt;
+
+CRASH_EXPORT int sqlite3_step(sqlite3_stmt *stmt);
+
+static long crash_at = -1; /* -1: not read yet */
+static long steps;
+
+CRASH_EXPORT int sqlite3_step(sqlite3_stmt *stmt)
+{
+	static int (*real_step)(sqlite3_stmt *);
+	int rc;
+
+	if (real_step == NULL) {
+		/* A SQLite loaded with the PAM module (RTLD_LOCAL) is invisible
+		 * to RTLD_NEXT: then it is asked for by name. */
+		void *h = dlopen("libsqlite3.so.0", RTLD_LAZY | RTLD_NOLOAD);
+
+		*(void **)&real_step = dlsym(RTLD_NEXT, "sqlite3_step");
+		if (real_step == NULL && h != NULL)
+			*(void **)&real_step = dlsym(h, "sqlite3_step");
+		if (real_step == NULL)
+			abort();
+	}
+	if (crash_at < 0) {
+		const char *v = getenv("AG_CRASH_AT");
+
+		crash_at = v != NULL ? strtol(v, NULL, 10) : 0;
+	}
+	rc = real_step(stmt);
+	if (++steps == crash_at)
+		kill(getpid(), SIGKILL);
+	return rc;
+}
+
+__attribute__((destructor)) static void crash_at_report(void)
+{
+	const char *path = getenv("AG_CRASH_STEPS");
+	char line[64];
+	int fd, n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "steps %ld\n", steps);
+	if (n > 0 && write(fd, line, (size_t)n) < 0)
+		n = 0;
+	close(fd);
+}

@@ -323,13 +323,8 @@ int ag_store_pam_session_close(struct ag_store *store, int64_t id);
 int ag_store_pam_session_list(struct ag_store *store, const char *user,
                               int (*fn)(void *ctx, const struct ag_pam_session *s), void *ctx);
 
-/* Records a webhook message id until expires; *first is 0 when it was
- * already recorded (a replay). */
-int ag_store_webhook_seen(struct ag_store *store, const char *msg_id, int64_t now,
-                          int64_t expires, int *first);
-
-/* Records a webhook message id as ag_store_webhook_seen does and, the
- * first time only, applies its event in the same transaction: ends the
+/* Records a webhook message id until expires (*first is 0 when it was
+ * already recorded: a replay) and, the first time only, applies its event in the same transaction: ends the
  * web sessions of end_user, after revoking every refresh family of that
  * subject (*families: how many), or the sessions of end_clerk_sid (at
  * most one of the two; neither: record only), revoking the families tied
@@ -339,9 +334,6 @@ int ag_store_webhook_apply(struct ag_store *store, const char *msg_id, int64_t n
                            int64_t expires, const char *end_user, const char *end_clerk_sid,
                            void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
                            int *first, int64_t *sessions_ended, int64_t *families);
-
-/* Forgets a webhook message id (its event could not be applied). */
-int ag_store_webhook_forget(struct ag_store *store, const char *msg_id);
 
 /* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
 int ag_store_check(struct ag_store *store);

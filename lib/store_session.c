@@ -16,7 +16,7 @@ enum {
 	W_DROP_EXPIRED_USER, W_COUNT_USER, W_OLDEST_USER, W_DELETE, W_INSERT, W_GET, W_TOUCH,
 	W_DELETE_USER, W_DELETE_CLERK, W_HASHES_USER, W_HASHES_CLERK, W_FAM_MOVE, W_FAM_REVOKE_SID,
 	W_LIST_ALL, W_LIST_USER, P_LIST_USER, P_DELETE, P_INSERT, P_LIST_ALL, H_INSERT,
-	W_PURGE, H_PURGE, H_DELETE,
+	W_PURGE, H_PURGE,
 	W_COUNT
 };
 
@@ -56,7 +56,6 @@ static const char *const sql[W_COUNT] = {
 	/* idle_expires never exceeds abs_expires: one indexed range. */
 	[W_PURGE] = "DELETE FROM web_session WHERE id_hash IN (SELECT id_hash FROM web_session"
 	            " WHERE idle_expires <= ?1 LIMIT ?2)",
-	[H_DELETE] = "DELETE FROM webhook_msg WHERE id = ?1",
 	[H_PURGE] = "DELETE FROM webhook_msg WHERE id IN"
 	            " (SELECT id FROM webhook_msg WHERE expires < ?1 LIMIT ?2)",
 };
@@ -585,34 +584,6 @@ ag_store_pam_session_list(struct ag_store *st, const char *user,
 }
 
 int
-ag_store_webhook_seen(struct ag_store *st, const char *msg_id, int64_t now, int64_t expires,
-                      int *first)
-{
-	sqlite3_stmt *s;
-	int r;
-
-	*first = 0;
-	st->errmsg[0] = '\0';
-	if (!ag_store_bounded(msg_id, 256))
-		return AG_ERR_INVAL;
-	if ((r = ag_store_begin(st)) != 0)
-		return r;
-	if ((s = stmt(st, H_INSERT)) != NULL) {
-		sqlite3_bind_text(s, 1, msg_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, expires);
-	}
-	if ((r = ag_store_exec(st, s, "record webhook message")) != 0)
-		goto out;
-	*first = sqlite3_changes(st->db) == 1;
-	if ((r = ag_store_session_purge(st, now, 16, NULL)) != 0)
-		goto out;
-	return ag_store_commit(st);
-out:
-	ag_store_rollback(st);
-	return r;
-}
-
-int
 ag_store_webhook_apply(struct ag_store *st, const char *msg_id, int64_t now, int64_t expires,
                        const char *end_user, const char *end_clerk_sid,
                        void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
@@ -676,24 +647,4 @@ ag_store_session_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t 
 			*deleted += sqlite3_changes(st->db);
 	}
 	return 0;
-}
-
-int
-ag_store_webhook_forget(struct ag_store *st, const char *msg_id)
-{
-	sqlite3_stmt *s;
-	int r;
-
-	st->errmsg[0] = '\0';
-	if (!ag_store_bounded(msg_id, 256))
-		return AG_ERR_INVAL;
-	if ((r = ag_store_begin(st)) != 0)
-		return r;
-	if ((s = stmt(st, H_DELETE)) != NULL)
-		sqlite3_bind_text(s, 1, msg_id, -1, SQLITE_STATIC);
-	if ((r = ag_store_exec(st, s, "forget webhook message")) != 0) {
-		ag_store_rollback(st);
-		return r;
-	}
-	return ag_store_commit(st);
 }

@@ -89,7 +89,7 @@ denied() {
 expect_helper() {
 	local bad=()
 	[ "$AG_RC" = "$2" ] || bad+=("exit $AG_RC, expected $2")
-	printf '%s\n' "$AG_OUT" | grep -Eq -- "$3" || bad+=("stderr does not match: $3")
+	grep -Eq -- "$3" <<<"$AG_OUT" || bad+=("stderr does not match: $3")
 	case $AG_JSON in
 	*'"valid":true'* | *'"allowed":true'* | *'"enrolled":true'*)
 		bad+=("a positive verdict on stdout") ;;
@@ -305,7 +305,7 @@ token_key_fault() {
 		jwks) ag_run_token jwks </dev/null ;;
 		esac
 		[ "$AG_RC" = 2 ] || bad+=("$c: exit $AG_RC")
-		printf '%s\n' "$AG_OUT" | grep -Eq -- "^authguard-token: keys: $2\$" ||
+		grep -Eq -- "^authguard-token: keys: $2\$" <<<"$AG_OUT" ||
 			bad+=("$c: stderr: $(printf '%s' "$AG_OUT" | head -c 200)")
 		case $AG_JSON in *'"valid":true'* | *'"token":'*) bad+=("$c: a token or verdict on stdout") ;; esac
 	done
@@ -565,9 +565,9 @@ else
 			ag_pam "fresh$kb" "$AG_RIGHT"
 			nruns=$((nruns + 1))
 			orderly || bad+=("${kb} KiB: fresh account: exit $AG_RC (crash or hang)")
-			if ag_log_last | grep -q 'event=error'; then
+			if grep -q 'event=error' <<<"$(ag_log_last)"; then
 				[ "$AG_RC" != 0 ] || bad+=("${kb} KiB: an error was logged, yet the login succeeded")
-				ag_log_last | grep -q 'out of memory' && oom_seen=$((oom_seen + 1))
+				grep -q 'out of memory' <<<"$(ag_log_last)" && oom_seen=$((oom_seen + 1))
 			fi
 		done
 		AG_RUNAS=()
@@ -603,7 +603,7 @@ else
 			nruns=$((nruns + 1))
 			[ "$AG_RC" != 0 ] || bad+=("${kb} KiB: guard check allowed the locked account")
 			orderly || bad+=("${kb} KiB: guard check: exit $AG_RC (crash or hang)")
-			[ "$AG_RC" = 3 ] && printf '%s\n' "$AG_OUT" | grep -q 'out of memory' &&
+			[ "$AG_RC" = 3 ] && grep -q 'out of memory' <<<"$AG_OUT" &&
 				errs=$((errs + 1))
 			ag_run_token verify <<<"$rtok"
 			nruns=$((nruns + 1))

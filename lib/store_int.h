@@ -63,9 +63,10 @@ int ag_store_mfa_purge(struct ag_store *st, int64_t now, int64_t limit);
  * refresh families (0: all).  Adds the number removed to *deleted. */
 int ag_store_token_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted);
 
-/* Inside a transaction: revokes every refresh family of subject; *n
- * receives how many were live. */
-int ag_store_refresh_revoke_subject(struct ag_store *st, const char *subject, int64_t *n);
+/* Inside a transaction: revokes every live refresh family of subject, or
+ * (subject NULL) tied to the session handle sid; *n receives how many. */
+int ag_store_refresh_revoke_by(struct ag_store *st, const char *subject, const char *sid,
+                               int64_t *n);
 
 /* Inside a transaction: ends the web session with id hash, and revokes
  * the refresh families tied to it (sid, its handle). */

@@ -14,7 +14,7 @@
 
 enum {
 	W_DROP_EXPIRED_USER, W_COUNT_USER, W_OLDEST_USER, W_DELETE, W_INSERT, W_GET, W_TOUCH,
-	W_DELETE_USER, W_DELETE_CLERK, W_HASHES_USER, W_HASHES_CLERK, W_FAM_MOVE, W_FAM_REVOKE_SID,
+	W_DELETE_USER, W_DELETE_CLERK, W_HASHES_USER, W_HASHES_CLERK, W_FAM_MOVE,
 	W_LIST_ALL, W_LIST_USER, P_LIST_USER, P_DELETE, P_INSERT, P_LIST_ALL, H_INSERT,
 	W_PURGE, H_PURGE,
 	W_COUNT
@@ -37,7 +37,6 @@ static const char *const sql[W_COUNT] = {
 	[W_HASHES_USER] = "SELECT id_hash FROM web_session WHERE user = ?1",
 	[W_HASHES_CLERK] = "SELECT id_hash FROM web_session WHERE clerk_sid = ?1",
 	[W_FAM_MOVE] = "UPDATE refresh_family SET sid = ?2 WHERE sid = ?1",
-	[W_FAM_REVOKE_SID] = "UPDATE refresh_family SET revoked = 1 WHERE sid = ?1 AND revoked = 0",
 	[W_LIST_ALL] = "SELECT id_hash, user, fingerprint, clerk_sid, created, last_seen,"
 	               " idle_expires, abs_expires FROM web_session"
 	               " WHERE idle_expires > ?1 AND abs_expires > ?1 ORDER BY user, last_seen DESC",
@@ -311,31 +310,26 @@ revoke_sid(struct ag_store *st, const uint8_t hash[32],
            void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]), int64_t *families)
 {
 	char sid[AG_SID_MAX + 1];
-	sqlite3_stmt *s;
+	int64_t n = 0;
 	int r;
 
 	if (sid_of_hash == NULL)
 		return 0;
 	sid_of_hash(hash, sid);
-	if ((s = stmt(st, W_FAM_REVOKE_SID)) != NULL)
-		sqlite3_bind_text(s, 1, sid, -1, SQLITE_TRANSIENT);
-	r = ag_store_exec(st, s, "revoke session families");
-	if (r == 0)
-		*families += sqlite3_changes(st->db);
+	if ((r = ag_store_refresh_revoke_by(st, NULL, sid, &n)) == 0)
+		*families += n;
 	return r;
 }
 
 int
 ag_store_session_drop(struct ag_store *st, const uint8_t hash[32], const char *sid)
 {
-	sqlite3_stmt *s;
+	int64_t n = 0;
 	int r;
 
 	if ((r = delete_hash(st, hash)) != 0)
 		return r;
-	if ((s = stmt(st, W_FAM_REVOKE_SID)) != NULL)
-		sqlite3_bind_text(s, 1, sid, -1, SQLITE_STATIC);
-	return ag_store_exec(st, s, "revoke session families");
+	return ag_store_refresh_revoke_by(st, NULL, sid, &n);
 }
 
 /* The body of ag_store_session_end, inside the caller's transaction. */
@@ -611,7 +605,7 @@ ag_store_webhook_apply(struct ag_store *st, const char *msg_id, int64_t now, int
 	*first = sqlite3_changes(st->db) == 1;
 	/* A user's families first (all of them, counted), then the sessions. */
 	if (*first && end_user != NULL &&
-	    ((r = ag_store_refresh_revoke_subject(st, end_user, families)) != 0 ||
+	    ((r = ag_store_refresh_revoke_by(st, end_user, NULL, families)) != 0 ||
 	     (r = end_sessions(st, NULL, end_user, NULL, sid_of_hash, sessions_ended, &fams)) != 0))
 		goto out;
 	if (*first && end_clerk_sid != NULL &&

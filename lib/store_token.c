@@ -314,16 +314,12 @@ ag_store_refresh_revoke(struct ag_store *st, int64_t family, const uint8_t *hash
 		}
 	}
 	if (family != 0) {
-		r = revoke_family(st, family);
-	} else {
-		s = stmt(st, subject != NULL ? T_FAM_REVOKE_SUBJECT : T_FAM_REVOKE_SID);
-		if (s != NULL)
-			sqlite3_bind_text(s, 1, subject != NULL ? subject : sid, -1, SQLITE_STATIC);
-		r = ag_store_exec(st, s, "revoke refresh families");
-	}
-	if (r != 0)
+		if ((r = revoke_family(st, family)) != 0)
+			goto out;
+		*n = sqlite3_changes(st->db);
+	} else if ((r = ag_store_refresh_revoke_by(st, subject, sid, n)) != 0) {
 		goto out;
-	*n = sqlite3_changes(st->db);
+	}
 	return ag_store_commit(st);
 out:
 	ag_store_rollback(st);
@@ -331,13 +327,13 @@ out:
 }
 
 int
-ag_store_refresh_revoke_subject(struct ag_store *st, const char *subject, int64_t *n)
+ag_store_refresh_revoke_by(struct ag_store *st, const char *subject, const char *sid, int64_t *n)
 {
-	sqlite3_stmt *s = stmt(st, T_FAM_REVOKE_SUBJECT);
+	sqlite3_stmt *s = stmt(st, subject != NULL ? T_FAM_REVOKE_SUBJECT : T_FAM_REVOKE_SID);
 	int r;
 
 	if (s != NULL)
-		sqlite3_bind_text(s, 1, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 1, subject != NULL ? subject : sid, -1, SQLITE_TRANSIENT);
 	if ((r = ag_store_exec(st, s, "revoke refresh families")) == 0)
 		*n = sqlite3_changes(st->db);
 	return r;

@@ -311,7 +311,8 @@ refuse_if_locked(int json, const char *field)
 	       msg);
 }
 
-/* Counts a wrong code as a failed attempt, as the PAM module does. */
+/* Counts a wrong code as a failed attempt, as the PAM module does (a
+ * replayed one is refused without counting, ag_mfa_counts_as_failure()). */
 static void
 count_failure(void)
 {
@@ -345,7 +346,8 @@ require_current_code(int json)
 		store_die(r);
 	if (result == AG_MFA_OK_TOTP || result == AG_MFA_OK_BACKUP)
 		return;
-	count_failure();
+	if (ag_mfa_counts_as_failure(result))
+		count_failure();
 	snprintf(msg, sizeof(msg), "current code refused (%s); nothing changed",
 	         ag_mfa_result_name(result));
 	refuse(json,

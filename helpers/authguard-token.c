@@ -59,6 +59,8 @@ reason_code(const struct ag_guard_result *res)
 		return res->refused_by == AG_SUBJECT_HOST ? "host_locked" : "locked";
 	if (res->verdict == AG_REFUSE_EARLY)
 		return res->refused_by == AG_SUBJECT_HOST ? "host_too_early" : "too_early";
+	if (res->verdict == AG_REFUSE_BUSY)
+		return res->refused_by == AG_SUBJECT_HOST ? "host_busy" : "busy";
 	return NULL;
 }
 
@@ -247,6 +249,20 @@ cmd_mfa(int argc, char **argv)
 		                         result == AG_MFA_OK_TOTP ? "totp" : "backup",
 		                         "backup_codes_left", (json_int_t)st.backup_left));
 		return CLI_OK;
+	}
+	if (!ag_mfa_counts_as_failure(result)) {
+		/* Replayed: refused, not counted; the attempt "guard check"
+		 * started is withdrawn, so a backend that gives up here leaves
+		 * no failure behind, and one that asks for the next code goes
+		 * on without it.  retry_after: when the next code shows. */
+		int64_t wait = 0;
+
+		if ((r = ag_guard_release(&g, &req, 0, "mfa_replayed", NULL)) != 0 ||
+		    (r = ag_mfa_next_code_wait(&mfa, req.user, &wait)) != 0)
+			goto internal;
+		o = json_pack("{s:b, s:s, s:I}", "valid", 0, "reason", ag_mfa_result_name(result),
+		              "retry_after", (json_int_t)wait);
+		goto reject;
 	}
 	if ((r = ag_guard_fail(&g, &req, 0, &res)) != 0)
 		goto internal;

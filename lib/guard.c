@@ -173,7 +173,21 @@ init_result(struct ag_guard_result *res, const struct subjects *s)
 	res->exempt = s->exempt;
 }
 
-/* Copies the first refusing decision into res. */
+/* How strongly a verdict refuses: a lock outranks attempts in flight
+ * (which may or may not end in a lock), which outrank a delay. */
+static int
+refusal_rank(enum ag_verdict v)
+{
+	switch (v) {
+	case AG_REFUSE_LOCKED: return 3;
+	case AG_REFUSE_BUSY: return 2;
+	case AG_REFUSE_EARLY: return 1;
+	case AG_ALLOW: break;
+	}
+	return 0;
+}
+
+/* Copies the strongest refusing decision into res (the first of equals). */
 static void
 take_refusal(struct ag_guard_result *res, const struct subjects *s,
              const struct ag_decision dec[])
@@ -190,9 +204,8 @@ take_refusal(struct ag_guard_result *res, const struct subjects *s,
 	for (i = 0; i < s->n; i++) {
 		if (dec[i].verdict == AG_ALLOW)
 			continue;
-		/* A lock outranks a delay, whichever subject has it. */
-		if (res->allowed || (res->verdict == AG_REFUSE_EARLY &&
-		                     dec[i].verdict == AG_REFUSE_LOCKED)) {
+		/* whichever subject has it */
+		if (res->allowed || refusal_rank(dec[i].verdict) > refusal_rank(res->verdict)) {
 			res->allowed = 0;
 			res->verdict = dec[i].verdict;
 			res->refused_by = s->ref[i].kind;
@@ -200,6 +213,19 @@ take_refusal(struct ag_guard_result *res, const struct subjects *s,
 			res->locked_until = dec[i].locked_until;
 		}
 	}
+}
+
+/* The reason= of a refusal in the log. */
+static const char *
+reason_name(enum ag_verdict v)
+{
+	switch (v) {
+	case AG_REFUSE_LOCKED: return "locked";
+	case AG_REFUSE_EARLY: return "delay";
+	case AG_REFUSE_BUSY: return "busy";
+	case AG_ALLOW: break;
+	}
+	return "allowed";
 }
 
 static void
@@ -210,7 +236,7 @@ log_refusal(struct ag_guard *g, const char *event, const struct ag_guard_req *re
 
 	ag_logline_init(&l, event);
 	line_subject(&l, req, s);
-	ag_logline_str(&l, "reason", res->verdict == AG_REFUSE_LOCKED ? "locked" : "delay");
+	ag_logline_str(&l, "reason", reason_name(res->verdict));
 	ag_logline_str(&l, "scope", scope_name(res->refused_by));
 	ag_logline_int(&l, "failures", res->refused_by == AG_SUBJECT_HOST ? res->host_failures
 	                                                                  : res->failures);
@@ -344,6 +370,30 @@ ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t att
 		ag_logline_int(&l, "failures", res->failures);
 		ag_log_emit(&g->log, LOG_INFO, &l);
 	}
+	return 0;
+}
+
+int
+ag_guard_release(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
+                 const char *reason, int *releasedp)
+{
+	struct ag_logline l;
+	struct subjects s;
+	int released = 0, r;
+
+	if (releasedp != NULL)
+		*releasedp = 0;
+	if ((r = build(g, req, 1, &s)) != 0)
+		return r;
+	if ((r = ag_store_release_attempt(g->store, s.ref, s.n, attempt, &released)) != 0)
+		return r;
+	ag_logline_init(&l, "attempt_released");
+	line_subject(&l, req, &s);
+	ag_logline_str(&l, "reason", reason);
+	ag_logline_int(&l, "found", released);
+	ag_log_emit(&g->log, LOG_NOTICE, &l);
+	if (releasedp != NULL)
+		*releasedp = released;
 	return 0;
 }
 

@@ -59,6 +59,16 @@ int ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t at
 int ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
                      struct ag_guard_result *res);
 
+/* Withdraws an attempt that ended neither in a failure nor in a success:
+ * the failure ag_guard_begin() counted in flight is removed (attempt 0:
+ * the account's oldest in flight), so it adds to no delay or lock.  Only
+ * for refusals that give a guesser nothing -- a replayed verification
+ * code after the right password (ag_mfa_counts_as_failure() says which).
+ * Logs event=attempt_released with reason (a short word).  *released (may
+ * be NULL) tells whether an attempt in flight was found. */
+int ag_guard_release(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
+                     const char *reason, int *released);
+
 /* Read-only: is the account locked right now?  (PAM account phase.)  The
  * host is not consulted: a host lock blocks password guessing, not
  * logins that were authenticated another way. */

@@ -284,6 +284,59 @@ ag_mfa_verify(struct ag_mfa *m, const char *account, const char *input,
 	return 0;
 }
 
+/* A replayed code is refused (a code works once) but not counted as a
+ * failure, because a legitimate user hits it often -- the code typed to
+ * confirm an enrollment, or to log in a moment ago, is still on the screen
+ * for the rest of its 30-second step -- and counting it pushed such a user
+ * towards a lock (4 failures for one enrollment and login).  Not counting
+ * it gives a guesser nothing, because "replayed" is decided strictly:
+ * ag_totp_verify() answers it only for a well-formed code that equals the
+ * code of a step inside the window and no newer than the last step
+ * accepted, and that matches no unused step.  So:
+ *   - a code that could still be accepted is never "replayed": every
+ *     guess at an unused code is a counted failure, as before;
+ *   - a "replayed" answer tells only that the code is one already used,
+ *     which opens nothing (that step can never be accepted again) and
+ *     says nothing useful about the secret;
+ *   - a random guess lands in that set -- the used codes inside the
+ *     window, at most 2 * totp_window + 1 (3 by default) of 10^6 -- with
+ *     a chance of 3 in a million, so uncounted guesses add a negligible
+ *     number of tries;
+ *   - the PAM module looks at a code only after the right password (and
+ *     a web backend calls mfa verify after it), so the answer is given
+ *     only to someone who already has the first factor.
+ * Backup codes have no such case: a used one is gone, and "wrong". */
+int
+ag_mfa_counts_as_failure(enum ag_mfa_result r)
+{
+	return r != AG_MFA_OK_TOTP && r != AG_MFA_OK_BACKUP && r != AG_MFA_REPLAYED;
+}
+
+int
+ag_mfa_next_code_wait(struct ag_mfa *m, const char *account, int64_t *seconds)
+{
+	struct ag_totp_params params = AG_TOTP_PARAMS_DEFAULT;
+	struct ag_mfa_record rec;
+	int64_t now = ag_clock_now(), next;
+	int r;
+
+	*seconds = 0;
+	r = ag_store_mfa_get(m->store, account, now, &rec);
+	if (r == AG_ERR_NOTFOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	/* The next code that can be accepted is that of the step after the
+	 * last one used; the app shows it from the start of that step. */
+	if (rec.active && rec.last_step >= 0 && rec.last_step < INT64_MAX / params.period - 1) {
+		next = (rec.last_step + 1) * (int64_t)params.period;
+		if (next > now)
+			*seconds = next - now;
+	}
+	sodium_memzero(&rec, sizeof(rec));
+	return 0;
+}
+
 int
 ag_mfa_backup_regenerate(struct ag_mfa *m, const char *account,
                          char codes[][AG_BACKUP_CODE_SIZE], size_t *ncodes)

@@ -68,6 +68,16 @@ int ag_mfa_enroll_confirm(struct ag_mfa *m, const char *account, const char *cod
 int ag_mfa_verify(struct ag_mfa *m, const char *account, const char *input,
                   enum ag_mfa_result *result);
 
+/* Whether a refused code counts as a failed login (1) or not (0).  Every
+ * refusal counts except AG_MFA_REPLAYED: see mfa.c for why that is safe.
+ * The caller withdraws the attempt instead (ag_guard_release()). */
+int ag_mfa_counts_as_failure(enum ag_mfa_result r);
+
+/* After a replayed code: *seconds until the account's next unused TOTP code
+ * shows in its app (0: the code shown now is unused).  A hint for the user;
+ * 0 when the account has no active secret. */
+int ag_mfa_next_code_wait(struct ag_mfa *m, const char *account, int64_t *seconds);
+
 /* Replaces the backup codes of an enrolled account (AG_ERR_NOTFOUND when
  * it is not enrolled). */
 int ag_mfa_backup_regenerate(struct ag_mfa *m, const char *account,

@@ -39,13 +39,17 @@ struct ag_subject_state {
 enum ag_verdict {
 	AG_ALLOW = 0,
 	AG_REFUSE_LOCKED = 1, /* locked: even the right password is refused */
-	AG_REFUSE_EARLY = 2   /* the progressive delay has not passed yet */
+	AG_REFUSE_EARLY = 2,  /* the progressive delay has not passed yet */
+	AG_REFUSE_BUSY = 3    /* deny attempts counted, some still in flight and
+	                         no lock yet: their outcome decides (a failure
+	                         locks, a success clears), so no lock is claimed */
 };
 
 struct ag_decision {
 	enum ag_verdict verdict;
 	int64_t retry_after;  /* seconds until an attempt may succeed; -1: never by itself */
-	int64_t locked_until; /* as in the state, or derived from the window */
+	int64_t locked_until; /* as in the state, or derived from a window full of
+	                         settled failures; 0 with AG_REFUSE_BUSY */
 	int64_t failures;     /* failures counted in the window */
 	int lock_expired;     /* set by the store: a lock ran out just now */
 };

@@ -947,6 +947,48 @@ out:
 }
 
 int
+ag_store_release_attempt(struct ag_store *st, const struct ag_subject_ref *subj, size_t n,
+                         int64_t attempt, int *released)
+{
+	int64_t id, locked, this_attempt = attempt;
+	sqlite3_stmt *s;
+	int r;
+	size_t i;
+
+	*released = 0;
+	if ((r = check_refs(st, subj, n)) != 0)
+		return r;
+	if ((r = ag_store_begin(st)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = subject_get(st, &subj[i], 0, 0, &id, &locked)) != 0)
+			goto out;
+		/* Without an id, the account's oldest attempt in flight; the
+		 * same id then names it for the host (one id per attempt,
+		 * whereas the host's oldest may be another account's). */
+		if (i == 0 && attempt == 0 &&
+		    (r = resolve_attempt(st, id, 0, &this_attempt)) != 0)
+			goto out;
+		if (this_attempt == 0)
+			break;
+		if (id == 0)
+			continue;
+		if ((s = stmt(st, S_FAIL_REFUND)) != NULL) {
+			sqlite3_bind_int64(s, 1, id);
+			sqlite3_bind_int64(s, 2, this_attempt);
+		}
+		if ((r = ag_store_exec(st, s, "release attempt")) != 0)
+			goto out;
+		if (sqlite3_changes(st->db) > 0)
+			*released = 1;
+	}
+	return ag_store_commit(st);
+out:
+	ag_store_rollback(st);
+	return r;
+}
+
+int
 ag_store_peek(struct ag_store *st, const struct ag_subject_ref *subj, int64_t now,
               struct ag_decision *dec)
 {

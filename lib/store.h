@@ -90,6 +90,15 @@ int ag_store_settle_success(struct ag_store *store, const struct ag_subject_ref 
                             size_t n, int64_t attempt, int64_t now,
                             struct ag_decision dec[]);
 
+/* Withdraws attempt: its failure still in flight is removed from each
+ * subject, as if it had never been counted -- neither a failure nor a
+ * success (see ag_guard_release()).  A failure already settled stays.
+ * With attempt 0, the oldest attempt in flight of the first subject (the
+ * account) is withdrawn, from every subject.  *released is 1 when
+ * something was withdrawn. */
+int ag_store_release_attempt(struct ag_store *store, const struct ag_subject_ref *subj,
+                             size_t n, int64_t attempt, int *released);
+
 /* Read-only decision for one subject (the account phase, status). */
 int ag_store_peek(struct ag_store *store, const struct ag_subject_ref *subj,
                   int64_t now, struct ag_decision *dec);

@@ -13,7 +13,8 @@
  *
  * pwok runs only after a good password and marks this attempt; totp always
  * prompts, and succeeds only with the mark and a valid code.  A wrong
- * password or code settles the attempt as a failure (delays, lockout). */
+ * password or code settles the attempt as a failure (delays, lockout); a
+ * replayed code after the right password withdraws it (see replayed()). */
 #include "autoconf.h"
 
 #include <stdlib.h>
@@ -103,6 +104,35 @@ fail_attempt(struct module *m, int64_t attempt)
 	return PAM_AUTH_ERR;
 }
 
+/* A replayed code after the right password: refused, and the attempt
+ * withdrawn rather than counted (ag_mfa_counts_as_failure() says why that
+ * gives a guesser nothing).  The user is told to wait for the next code:
+ * the common case is a code just used to confirm an enrollment or to log
+ * in, still on the screen.  No fail delay: this was not a failure. */
+static int
+replayed(struct module *m, struct ag_mfa *mfa, int64_t attempt)
+{
+	char wait[64];
+	int64_t seconds = 0;
+	int r;
+
+	r = ag_guard_release(&m->guard, &m->req, attempt, "mfa_replayed", NULL);
+	module_forget_attempt(m);
+	pam_set_data(m->pamh, DATA_PWOK, NULL, NULL);
+	if (r != 0) {
+		module_log_error(m, "totp", module_store_error(m, r));
+		return PAM_AUTH_ERR;
+	}
+	if (ag_mfa_next_code_wait(mfa, m->req.user, &seconds) != 0 || seconds <= 0) {
+		module_say(m, "This code was already used. Try again with the code your app shows now.");
+		return PAM_AUTH_ERR;
+	}
+	ag_format_wait(wait, sizeof(wait), seconds);
+	module_say(m, "This code was already used. Wait for the next one (in %s) and try again.",
+	           wait);
+	return PAM_AUTH_ERR;
+}
+
 int
 module_do_totp(struct module *m)
 {
@@ -179,6 +209,10 @@ module_do_totp(struct module *m)
 				           (long long)after.backup_left);
 		}
 		ret = PAM_SUCCESS;
+		goto out;
+	}
+	if (!ag_mfa_counts_as_failure(result)) {
+		ret = replayed(m, &mfa, attempt);
 		goto out;
 	}
 	ret = fail_attempt(m, attempt);

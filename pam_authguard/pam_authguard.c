@@ -272,6 +272,10 @@ tell_refusal(struct module *m, const struct ag_guard_result *res)
 		module_say(m, "Too many failed logins from your address; try again in %s.", wait);
 	else if (res->verdict == AG_REFUSE_LOCKED)
 		module_say(m, "Account locked due to failed logins; try again in %s.", wait);
+	else if (res->verdict == AG_REFUSE_BUSY && res->refused_by == AG_SUBJECT_HOST)
+		module_say(m, "Too many logins from your address in progress; try again in %s.", wait);
+	else if (res->verdict == AG_REFUSE_BUSY)
+		module_say(m, "Too many logins in progress; try again in %s.", wait);
 	else
 		module_say(m, "Too many failed logins; try again in %s.", wait);
 }
@@ -330,7 +334,16 @@ do_preauth(struct module *m)
 	}
 	if (!res.allowed) {
 		tell_refusal(m, &res);
-		module_request_delay(m, res.verdict == AG_REFUSE_EARLY ? res.retry_after : m->cfg.delay_max);
+		/* A lock gets no fail delay: nothing was checked, the lock
+		 * already stops guessing, and the user should see its message
+		 * at once (sshd adds only its few milliseconds), not after
+		 * delay_max -- which sshd before 9.5 could double.  A delay not
+		 * yet passed, or attempts still in flight, are waited out here
+		 * instead: retry_after is what the failures already counted owe,
+		 * not a new penalty, and a person on one connection then gets
+		 * the next prompt when an attempt may start. */
+		if (res.verdict != AG_REFUSE_LOCKED)
+			module_request_delay(m, res.retry_after);
 		return PAM_AUTH_ERR;
 	}
 	if ((ad = calloc(1, sizeof(*ad))) == NULL) {

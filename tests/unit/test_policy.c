@@ -211,11 +211,53 @@ test_decide(void)
 	decide(&acc, &st, INT64_MAX - 1, &d);
 	is_int(d.retry_after, -1, "forever: still -1 at the end of time");
 
-	/* window full without a recorded lock (attempts in flight) */
+	/* window full without a recorded lock, attempts in flight: busy, no
+	 * lock claimed; retry after the delay the counted attempts owe */
 	st = settled(10, NOW - 100, NOW - 1);
 	st.pending = 4;
 	decide(&acc, &st, NOW, &d);
-	is_int(d.verdict, AG_REFUSE_LOCKED, "deny failures in window, no lock: locked");
+	is_int(d.verdict, AG_REFUSE_BUSY, "deny failures in window, 4 in flight: busy");
+	is_int(d.locked_until, 0, "busy: no lock claimed");
+	is_int(d.retry_after, 15, "busy: retry when the delay of 10 attempts (16 s) has passed");
+	is_int(d.failures, 10, "busy: failures reported");
+	st.last_any = NOW - 40;
+	decide(&acc, &st, NOW, &d);
+	is_int(d.retry_after, 1, "busy, delay passed: retry after 1 s");
+	lim = acc;
+	lim.delay_base = 0;
+	st.last_any = NOW;
+	decide(&lim, &st, NOW, &d);
+	is_int(d.verdict, AG_REFUSE_BUSY, "busy with delays off");
+	is_int(d.retry_after, 1, "busy with delays off: retry after 1 s");
+	/* the scenario of parallel logins with lock_time 10 min, window 15 min:
+	 * the answer must not be the window's end (899) */
+	lim = acc;
+	lim.lock_time = 600;
+	st = settled(10, NOW, NOW);
+	st.pending = 10;
+	decide(&lim, &st, NOW + 1, &d);
+	is_int(d.verdict, AG_REFUSE_BUSY, "10 attempts in flight: busy, not locked");
+	is_int(d.retry_after, 15, "10 attempts in flight: retry after their delay, not 899");
+	is_int(d.locked_until, 0, "10 attempts in flight: no lock claimed");
+	/* stale in-flight attempts (their process died) near the window's end */
+	st = settled(10, NOW - 895, NOW - 1);
+	st.pending = 1;
+	decide(&acc, &st, NOW, &d);
+	is_int(d.verdict, AG_REFUSE_BUSY, "stale attempt in flight: busy");
+	is_int(d.retry_after, 5, "busy: retry capped at the oldest failure leaving the window");
+	/* hosts owe delays only for settled failures */
+	st = settled(50, NOW - 100, NOW - 1);
+	st.pending = 50;
+	st.last_settled = 0;
+	decide(&host, &st, NOW, &d);
+	is_int(d.verdict, AG_REFUSE_BUSY, "host: host_deny attempts in flight: busy");
+	is_int(d.retry_after, 1, "host: nothing settled, retry after 1 s");
+
+	/* window full of settled failures without a lock (limits changed):
+	 * refused like a lock until the oldest leaves the window */
+	st = settled(10, NOW - 100, NOW - 1);
+	decide(&acc, &st, NOW, &d);
+	is_int(d.verdict, AG_REFUSE_LOCKED, "deny settled failures in window, no lock: locked");
 	is_int(d.locked_until, NOW - 100 + 900, "window full: until the oldest leaves the window");
 	is_int(d.retry_after, 800, "window full: retry from oldest + window");
 	st.failures = 11;

@@ -735,8 +735,9 @@ test_parallel_and_delay(struct ag_store *st)
 			allowed++;
 	}
 	is_int(allowed, 3, "10 parallel reservations, deny 3: exactly 3 go through");
-	is_int(dec[0].verdict, AG_REFUSE_LOCKED, "the rest: refused, window full");
-	is_int(dec[0].retry_after, WINDOW, "window full: retry when the oldest leaves the window");
+	is_int(dec[0].verdict, AG_REFUSE_BUSY, "the rest: refused, window full of attempts in flight");
+	is_int(dec[0].locked_until, 0, "in flight: no lock claimed");
+	is_int(dec[0].retry_after, 1, "in flight, delays off: retry after 1 s");
 	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "dave", t, NULL), 3, "dave: 3 counted");
 
 	/* progressive delay as "not before" in the state */
@@ -1098,6 +1099,53 @@ test_tampered(void)
 	}
 }
 
+/* An attempt withdrawn (neither failure nor success): its failures in
+ * flight go, settled ones stay; without an id, the account's oldest in
+ * flight, withdrawn from the host by the same id. */
+static void
+test_release(struct ag_store *st)
+{
+	struct ag_subject_ref s[2];
+	struct ag_decision dec[2];
+	struct ag_settled out[2];
+	int64_t a1 = 0, a2 = 0, a3 = 0, pending, t = T0 + 40000;
+	int released = -1;
+
+	s[0] = account("ivan", 3, 3600, 0);
+	s[1] = host("198.51.100.200", 50);
+	is_int(ag_store_reserve_attempt(st, s, 2, t, &a1, dec), 0, "ivan: attempt 1");
+	is_int(ag_store_settle_failure(st, s, 2, a1, t, out), 0, "ivan: attempt 1 fails");
+	is_int(ag_store_reserve_attempt(st, s, 2, t + 1, &a2, dec), 0, "ivan: attempt 2");
+	is_int(ag_store_release_attempt(st, s, 2, a2, &released), 0, "release attempt 2");
+	is_int(released, 1, "release: found");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "ivan", t + 1, &pending), 1,
+	       "release: the settled failure stays");
+	is_int(pending, 0, "release: nothing in flight");
+	is_int(failures_of(st, AG_SUBJECT_HOST, "198.51.100.200", t + 1, &pending), 1,
+	       "release: the host keeps its settled failure only");
+	is_int(ag_store_release_attempt(st, s, 2, a1, &released), 0, "release a settled attempt");
+	is_int(released, 0, "a settled failure is not released");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "ivan", t + 1, NULL), 1, "still 1 failure");
+
+	/* attempt 0: the account's oldest in flight, by its id on the host too */
+	s[0].name = "judy";
+	is_int(ag_store_reserve_attempt(st, s, 2, t + 2, &a3, dec), 0, "judy: attempt in flight");
+	s[0].name = "ivan";
+	is_int(ag_store_reserve_attempt(st, s, 2, t + 2, &a2, dec), 0, "ivan: attempt in flight");
+	is_int(ag_store_release_attempt(st, s, 2, 0, &released), 0, "release attempt 0 for ivan");
+	is_int(released, 1, "attempt 0: found ivan's");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "ivan", t + 2, &pending), 1, "ivan: 1 failure");
+	is_int(pending, 0, "ivan: nothing in flight");
+	is_int(failures_of(st, AG_SUBJECT_HOST, "198.51.100.200", t + 2, &pending), 2,
+	       "host: ivan's withdrawn, judy's still in flight");
+	is_int(pending, 1, "host: judy's attempt still in flight");
+	s[0].name = "nobody-here";
+	is_int(ag_store_release_attempt(st, s, 2, 0, &released), 0, "release for an unknown account");
+	is_int(released, 0, "unknown account: nothing released");
+	is_int(failures_of(st, AG_SUBJECT_HOST, "198.51.100.200", t + 2, &pending), 2,
+	       "unknown account: the host is untouched");
+}
+
 int
 main(void)
 {
@@ -1122,6 +1170,7 @@ main(void)
 		test_reserve_settle(st);
 		test_success(st);
 		test_parallel_and_delay(st);
+		test_release(st);
 		test_window_and_expiry(st, path);
 		test_names(st);
 		is_int(ag_store_check(st), 0, "quick_check after all of it");

@@ -148,6 +148,51 @@ ag_expect_no_log "no success_reset for dora" 'event=success_reset'
 ag_expect_out "the user is told the account is locked" 'Account locked due to failed logins'
 ag_expect_status "dora stays locked" dora -- locked=true
 
+ag_say "attempts in flight fill the window: busy, no lock is claimed until one fails"
+# lock_time 10 minutes, fail_window 15: a refusal while the ten attempts
+# are still being checked must not announce a lock (nor the window's 15
+# minutes); the lock set when one of them fails is 10 minutes.
+ag_setup lockout-busy "delay_base = 0" "lock_time = 10m" "fail_window = 15m"
+AG_NOW=$((AG_T0 + 45000))
+attempts=()
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ag_run_token guard check --subject hana --ip 198.51.100.$i
+	attempts+=("$(ag_jget "$AG_JSON" attempt)")
+done
+ag_expect_status "10 attempts in flight, no lock" hana -- failures=10 pending=10 locked=false \
+	locked_until=null retry_after=1
+AG_NOW=$((AG_NOW + 1))
+ag_attempt "PAM: right password refused while 10 attempts are in flight, not checked" \
+	hana "$AG_RIGHT" 1 0
+ag_expect_out "the user is told attempts are in progress, not that the account is locked" \
+	'Too many logins in progress; try again in 1 second\.'
+ag_expect_no_log "no lock is claimed" 'reason=locked|event=lock '
+ag_expect_log "logged as auth_refused reason=busy" \
+	'event=auth_refused user=hana .*reason=busy scope=account failures=10 retry_after=1( |$)'
+ag_run_token guard check --subject hana --ip 198.51.100.99
+ag_expect_eq "web: guard check refused (exit 1)" 1 "$AG_RC"
+ag_expect_eq "web: reason busy, retry_after 1, locked_until null" "busy 1 null" \
+	"$(ag_jget "$AG_JSON" reason) $(ag_jget "$AG_JSON" retry_after) $(ag_jget "$AG_JSON" locked_until)"
+ag_run_token guard success --subject hana --ip 198.51.100.1 --attempt "${attempts[0]}"
+ag_expect_eq "one of them succeeds" 0 "$AG_RC"
+ag_attempt "busy was true: the next attempt goes through at once" hana "$AG_RIGHT" 0 1
+
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ag_run_token guard check --subject hana --ip 198.51.100.$i
+	attempts[i - 1]=$(ag_jget "$AG_JSON" attempt)
+done
+AG_NOW=$((AG_NOW + 2))
+ag_run_token guard failure --subject hana --ip 198.51.100.3 --attempt "${attempts[2]}"
+ag_expect_eq "web: one of ten in flight fails and locks, for lock_time (600 s)" "600" \
+	"$(ag_jget "$AG_JSON" retry_after)"
+ag_attempt "PAM: right password refused, locked" hana "$AG_RIGHT" 1 0
+ag_expect_out "the user is told the lock's true time (10 minutes)" \
+	'Account locked due to failed logins; try again in 10 minutes\.'
+ag_run_token guard check --subject hana
+ag_expect_eq "web: reason locked, retry_after 600, locked_until the lock's" \
+	"locked 600 $((AG_NOW + 600))" \
+	"$(ag_jget "$AG_JSON" reason) $(ag_jget "$AG_JSON" retry_after) $(ag_jget "$AG_JSON" locked_until)"
+
 ag_say "lock_time = 0: locked until an administrator unlocks"
 ag_setup lockout-forever "delay_base = 0" "lock_time = 0"
 AG_NOW=$((AG_T0 + 50000))

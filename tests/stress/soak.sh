@@ -175,6 +175,8 @@ web_attacker() { # USER IP
 			tkr soak "" guard failure --subject "$1" --ip "$2" --attempt "$JF"
 		elif [ "$TK_RC" = 1 ] && [[ $TK_OUT =~ \"reason\":\"locked\" ]]; then
 			break
+		elif [ "$TK_RC" = 1 ] && [[ $TK_OUT =~ \"reason\":\"busy\" ]]; then
+			continue # deny attempts in flight, no lock yet: ask again
 		elif [ "$TK_RC" = 3 ]; then
 			rec "ERR exit 3: soak guard check"
 		else

@@ -61,15 +61,29 @@ ag_expect_no_log "no failure logged" 'event=(auth_fail|mfa_fail|error)'
 ag_expect_no_log "the code itself is not logged" "$(code_re "$code")"
 ag_expect_status "no failure counted" alice -- failures=0 pending=0 locked=false
 
-ag_say "replay: each code once"
+ag_say "replay: each code once, refused but not counted"
 ag_mfa_attempt "the same code again, same time: refused" alice "$AG_RIGHT" "$code" 1 1
 ag_expect_log "logged as event=mfa_fail reason=replayed" 'event=mfa_fail user=alice reason=replayed'
-ag_expect_log "counted as a failure (event=auth_fail failures=1)" 'event=auth_fail user=alice .*failures=1( |$)'
+ag_expect_log "the attempt is withdrawn (event=attempt_released reason=mfa_replayed found=1)" \
+	'event=attempt_released user=alice .*reason=mfa_replayed found=1'
+ag_expect_no_log "not counted as a failure (no event=auth_fail)" 'event=auth_fail'
+wait=$((30 - AG_NOW % 30))
+ag_expect_out "the user is told to wait for the next code (in $wait seconds)" \
+	"This code was already used\. Wait for the next one \(in $wait seconds?\) and try again\."
 ag_expect_out "pamtester reports the failure" 'Authentication failure'
 AG_NOW=$((AG_NOW + 9)) # still the same 30 s step
 ag_mfa_attempt "the same code 9 s later (same step): refused" alice "$AG_RIGHT" "$code" 1 1
 ag_expect_log "logged as replayed" 'event=mfa_fail user=alice reason=replayed'
-ag_expect_status "two failures counted" alice -- failures=2 locked=false
+ag_expect_out "... the wait is 9 s shorter" "Wait for the next one \(in $((wait - 9)) seconds?\)"
+ag_expect_status "no failure counted, nothing left in flight" alice -- failures=0 pending=0 locked=false
+ag_mfa_attempt "a wrong code still counts" alice "$AG_RIGHT" "$(ag_wrong_code "$alice")" 1 1
+ag_expect_log "counted (event=auth_fail failures=1)" 'event=auth_fail user=alice .*failures=1( |$)'
+ag_mfa_attempt "a replay after it: refused, the failure stays, nothing added" alice "$AG_RIGHT" "$code" 1 1
+ag_expect_status "one failure, nothing in flight" alice -- failures=1 pending=0 locked=false
+ag_mfa_attempt "a wrong password with the replayed code: a failure (the code is not looked at)" \
+	alice "$AG_WRONG" "$code" 1 1
+ag_expect_no_log "the code was not examined" 'event=mfa_'
+ag_expect_status "two failures" alice -- failures=2 pending=0 locked=false
 
 ag_say "the window: one step either side"
 AG_NOW=$((AG_T0 + 600))
@@ -87,6 +101,33 @@ ag_mfa_attempt "then the current code: refused (its step is older than the last 
 ag_expect_log "logged as reason=replayed" 'event=mfa_fail user=alice reason=replayed'
 AG_NOW=$((AG_NOW + 60))
 ag_mfa_attempt "two steps later the current code: accepted" alice "$AG_RIGHT" "$(ag_totp "$alice")" 0 1
+
+ag_say "enroll and log in at once: the confirming code is used, the login waits for the next"
+# A user who confirms the enrollment and logs in within the same 30 s
+# step types the same code again: refused (a code works once), with a
+# message to wait for the next code, and without pushing the account
+# towards a lock however often it is tried.
+AG_NOW=$((AG_T0 + 3000 - AG_T0 % 30 + 5)) # 5 s into a step
+enroll erin
+erin=$AG_SECRET
+code=$(ag_totp "$erin")
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	ag_pam_mfa erin "$AG_RIGHT" "$code"
+	[ "$AG_RC" = 1 ] || ag_fail "login $i with the code that confirmed: refused" "exit $AG_RC"
+done
+ag_expect_out "the user is told to wait for the next code (in 25 seconds)" \
+	'This code was already used\. Wait for the next one \(in 25 seconds\) and try again\.'
+ag_expect_status "12 logins with the confirming code: no failure, no lock" erin -- \
+	failures=0 pending=0 locked=false
+ag_expect_eq "each logged its refusal" 12 \
+	"$(grep -c 'event=mfa_fail user=erin reason=replayed' "$AG_LOG")"
+AG_NOW=$((AG_NOW + 25))
+ag_mfa_attempt "25 s later, the next code: accepted" erin "$AG_RIGHT" "$(ag_totp "$erin")" 0 1
+AG_NOW=$((AG_NOW + 31))
+ag_mfa_attempt "a step later, the code just used (previous step): refused" \
+	erin "$AG_RIGHT" "$(ag_totp "$erin" $((AG_NOW - 31)))" 1 1
+ag_expect_out "... and the code shown now is still unused: the user is told to use it" \
+	'This code was already used\. Try again with the code your app shows now\.'
 
 ag_say "totp_window as a module argument"
 ag_mfa_service mfa-w0 "$AG_CONF" totp_window=0

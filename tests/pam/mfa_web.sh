@@ -2,8 +2,9 @@
 # TOTP and backup codes for web logins: authguard-token mfa verify --user
 # ACCOUNT [--ip ADDR], the code on stdin.  The same rules and the same
 # state as the PAM totp step: a code once, one step either side; a wrong
-# code is a failed login, counted with PAM's towards one lock; a locked
-# account is refused before its code is looked at; backup codes once; a
+# code is a failed login, counted with PAM's towards one lock (a replayed
+# one is refused but not counted, and withdraws the attempt in flight); a
+# locked account is refused before its code is looked at; backup codes once; a
 # code used on one side is spent on the other.  Also its contract with a
 # backend: one JSON object on stdout, exit 0 valid / 1 refused / 2 usage
 # or configuration / 3 internal; bad stdin (100 KiB, empty, NUL) is a usage
@@ -101,14 +102,22 @@ ag_expect_log "valid: logged as event=mfa_ok method=totp by authguard-token" \
 	'authguard-token.*event=mfa_ok user=alice method=totp'
 ag_expect_no_log "valid: the code is not logged" "(^|[^0-9])$code([^0-9]|$)"
 refused "the same code again" alice "$code" replayed --ip $ip
-ag_expect_eq "replayed: the JSON has exactly valid, reason, failures, locked_until" \
-	"failures locked_until reason valid" "$(json_keys)"
-expect_json "replayed: counted as the first failure, no lock" failures=1 locked_until=null
+ag_expect_eq "replayed: the JSON has exactly valid, reason, retry_after" \
+	"reason retry_after valid" "$(json_keys)"
+expect_json "replayed: retry_after is when the next code shows" retry_after=$((30 - AG_NOW % 30))
 ag_expect_eq "replayed: one line for people on stderr" "authguard-token: code refused" "$AG_OUT"
 ag_expect_log "replayed: logged as event=mfa_fail reason=replayed" 'event=mfa_fail user=alice reason=replayed'
-ag_expect_log "replayed: logged as event=auth_fail service=web" \
+ag_expect_log "replayed: logged as event=attempt_released (nothing was in flight)" \
+	"event=attempt_released user=alice rhost=$ip service=web reason=mfa_replayed found=0"
+ag_expect_no_log "replayed: not counted (no event=auth_fail)" 'event=auth_fail'
+ag_expect_status "status: alice has no failure" alice -- failures=0 pending=0
+ag_expect_status "status: nor has the address" --ip $ip -- failures=0
+refused "a wrong code is counted" alice "$(ag_wrong_code "$alice")" wrong --ip $ip
+ag_expect_eq "wrong: the JSON has exactly valid, reason, failures, locked_until" \
+	"failures locked_until reason valid" "$(json_keys)"
+expect_json "wrong: counted as the first failure, no lock" failures=1 locked_until=null
+ag_expect_log "wrong: logged as event=auth_fail service=web" \
 	"event=auth_fail user=alice rhost=$ip service=web failures=1 "
-ag_expect_status "status: alice has 1 failure" alice -- failures=1 pending=0
 ag_expect_status "status: the address has 1 failure" --ip $ip -- failures=1
 
 ag_say "the window"
@@ -120,6 +129,9 @@ expect_json "two steps ahead: failure 3" failures=3
 valid "a code one step old, never used" alice "$(ag_totp "$alice" $((AG_NOW - 30)))" totp 10
 valid "a code one step ahead, never used" alice "$(ag_totp "$alice" $((AG_NOW + 30)))" totp 10
 refused "then the current code (older than the last accepted)" alice "$(ag_totp "$alice")" replayed
+expect_json "... the next unused code shows at the start of the step after next" \
+	retry_after=$((30 - AG_NOW % 30 + 30))
+refused "a wrong code" alice "$(ag_wrong_code "$alice")" wrong
 ag_expect_status "a valid code settles nothing: the failures stay until guard success" alice -- \
 	failures=4 pending=0
 
@@ -134,10 +146,23 @@ expect_json "the wrong code settled the attempt in flight: still 5 failures" fai
 ag_expect_status "status: 5 failures, nothing pending" alice -- failures=5 pending=0
 ag_run_token guard check --subject alice --ip $ip
 attempt=$(ag_jget "$AG_JSON" attempt)
-valid "the right code after guard check" alice "$(ag_totp "$alice")" totp 10 --ip $ip
+code=$(ag_totp "$alice")
+valid "the right code after guard check" alice "$code" totp 10 --ip $ip
 ag_run_token guard success --subject alice --ip $ip --attempt "$attempt"
 ag_expect_eq "guard success after the valid code exits 0" 0 "$AG_RC"
 ag_expect_status "guard success cleared the failures" alice -- failures=0 pending=0
+ag_run_token guard check --subject alice --ip $ip
+attempt=$(ag_jget "$AG_JSON" attempt)
+refused "the same code in the next login, after guard check" alice "$code" replayed --ip $ip
+ag_expect_log "the attempt in flight is withdrawn" \
+	"event=attempt_released user=alice rhost=$ip service=web reason=mfa_replayed found=1"
+ag_expect_status "status: nothing counted, nothing in flight" alice -- failures=0 pending=0
+ag_expect_status "... for the address either" --ip $ip -- pending=0
+AG_NOW=$((AG_NOW + 30))
+valid "the next code, same login" alice "$(ag_totp "$alice")" totp 10 --ip $ip
+ag_run_token guard success --subject alice --ip $ip --attempt "$attempt"
+ag_expect_eq "guard success for the withdrawn attempt still works (exit 0)" 0 "$AG_RC"
+ag_expect_status "no failure left" alice -- failures=0 pending=0
 
 ag_say "malformed codes and unenrolled accounts"
 next
@@ -344,8 +369,6 @@ ag_expect_eq "the code written to its stdin afterwards is accepted (exit 0)" 0 "
 expect_json "valid true" valid=true method=totp
 
 ag_say "parallel replays: one code, 8 processes, one acceptance"
-# 8, so that the 7 refusals (failures) stay below deny and none of them is
-# refused as locked instead.
 ag_run_token guard success --subject alice
 ag_expect_status "(alice starts the burst with no failure)" alice -- failures=0
 next
@@ -370,8 +393,67 @@ wait
 ag_expect_eq "exactly one exit 0, seven exit 1" "1x0 7x1" \
 	"$(cat "$AG_TMP"/par/rc.* | sort | uniq -c | awk '{ printf "%s%sx%s", sep, $1, $2; sep = " " }')"
 ag_expect_eq "the seven say reason replayed" 7 "$(grep -l '"reason":"replayed"' "$AG_TMP"/par/out.* | wc -l | tr -d ' ')"
-ag_expect_status "seven failures counted" alice -- failures=7 locked=false
+ag_expect_status "no failure counted for the seven replays" alice -- failures=0 pending=0 locked=false
 ag_run_token guard success --subject alice
+
+ag_say "group authguard (a web backend's): it may read the secrets key, so it can open every TOTP secret"
+# What README and SECURITY.md say: authguard-ctl init, when a group
+# authguard exists, gives it the state (2770/0660) and the secrets key
+# (0640), because mfa verify runs in the backend's process and needs the
+# key; a member can therefore unseal every TOTP secret.  A backend that
+# does not verify codes is better off without the key: chgrp root +
+# chmod 0600 and mfa verify fails closed for the group, the guard and
+# PAM (root) keep working.  The group comes from nss_wrapper (no change to
+# /etc/group); the backend is nobody with that group (setpriv).
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null 2>&1 || [ ! -f "$NSS_WRAPPER_LIB" ] ||
+	! getent passwd nobody >/dev/null; then
+	ag_say "SKIP the group checks: they need root, setpriv, nss_wrapper and a user nobody"
+else
+	G=64911
+	while getent group "$G" >/dev/null; do G=$((G + 1)); done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:%s:%s:nobody:/nonexistent:/bin/false\n' \
+		"$(id -u nobody)" "$(id -g nobody)" >"$AG_TMP/nss.passwd"
+	printf 'root:x:0:\nauthguard:x:%s:\n' "$G" >"$AG_TMP/nss.group"
+	saved_conf=$AG_CONF saved_db=$AG_DB saved_key=$AG_KEY
+	AG_PRELOAD_TEST=$NSS_WRAPPER_LIB
+	AG_ENV=(NSS_WRAPPER_PASSWD="$AG_TMP/nss.passwd" NSS_WRAPPER_GROUP="$AG_TMP/nss.group")
+	AG_CONF=$AG_TMP/grp.conf
+	AG_DB=$AG_TMP/grp-state/state.db
+	AG_KEY=$AG_TMP/grp-keys/secrets.key
+	printf 'state_file = %s\nsecrets_key = %s\ndelay_base = 0\n' "$AG_DB" "$AG_KEY" >"$AG_CONF"
+	chmod 644 "$AG_CONF"
+	out=$(ag_ctl init 2>&1) || ag_bail "authguard-ctl --conf $AG_CONF init failed: $out"
+	ag_expect_eq "init with a group authguard: state directory 2770, state file 0660, group authguard" \
+		"2770 $G 660 $G" "$(stat -c '%a %g' "$(dirname "$AG_DB")" "$AG_DB" | tr '\n' ' ' | sed 's/ $//')"
+	ag_expect_eq "... and the secrets key 0640, readable by the group, in a directory 0750" \
+		"640 0 $G 750 0 $G" "$(stat -c '%a %u %g' "$AG_KEY" "$(dirname "$AG_KEY")" | tr '\n' ' ' | sed 's/ $//')"
+	ag_enroll gina
+	gina=$AG_SECRET
+	next
+	AG_RUNAS=(setpriv --reuid=nobody --regid="$G" --clear-groups --)
+	ag_expect_true "a member of the group (nobody, group authguard) can read the key itself" \
+		"${AG_RUNAS[@]}" head -c 64 "$AG_KEY" >/dev/null
+	valid "as a member of the group: mfa verify works (it opens the sealed secret)" gina \
+		"$(ag_totp "$gina")" totp 10
+	AG_RUNAS=()
+	chgrp 0 "$AG_KEY" && chmod 600 "$AG_KEY"
+	AG_RUNAS=(setpriv --reuid=nobody --regid="$G" --clear-groups --)
+	next
+	verify gina "$(ag_totp "$gina")"
+	ag_expect_eq "key root-only: a member's mfa verify fails closed (exit 3, as for an unreadable state)" \
+		3 "$AG_RC"
+	ag_expect_out "... naming the key and the reason" "secrets key $AG_KEY: cannot be opened"
+	ag_expect_true "... and the member cannot read the key" \
+		eval '! "${AG_RUNAS[@]}" head -c 1 "$AG_KEY" >/dev/null 2>&1'
+	ag_run_token guard check --subject gina --ip $ip
+	ag_expect_eq "... while its guard check still works (exit 0)" 0 "$AG_RC"
+	ag_run_token guard success --subject gina --ip $ip --attempt "$(ag_jget "$AG_JSON" attempt)"
+	AG_RUNAS=()
+	valid "... and root (PAM's side) still verifies codes" gina "$(ag_totp "$gina")" totp 10
+	AG_PRELOAD_TEST=
+	AG_ENV=()
+	AG_CONF=$saved_conf AG_DB=$saved_db AG_KEY=$saved_key
+fi
 
 ag_expect_log_clean
 

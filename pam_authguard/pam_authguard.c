@@ -3,8 +3,8 @@
  * return codes and talk to the user.  Every rule is in lib/.
  *
  * Return codes (also in pam_authguard.8):
- *   auth preauth   PAM_SUCCESS attempt counted, go on | PAM_AUTH_ERR locked or
- *                  too early | PAM_SYSTEM_ERR/PAM_BUF_ERR error (deny)
+ *   auth preauth   PAM_SUCCESS attempt counted, go on | PAM_AUTH_ERR locked,
+ *                  busy or too early | PAM_SYSTEM_ERR/PAM_BUF_ERR error (deny)
  *   auth authfail  PAM_AUTH_ERR always (the failure is recorded first)
  *   auth authsucc  PAM_SUCCESS | PAM_AUTH_ERR locked meanwhile, or no
  *                  preauth in this handle | PAM_SYSTEM_ERR error

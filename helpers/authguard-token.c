@@ -251,14 +251,14 @@ cmd_mfa(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (!ag_mfa_counts_as_failure(result)) {
-		/* Replayed: refused, not counted; the attempt "guard check"
-		 * started is withdrawn, so a backend that gives up here leaves
-		 * no failure behind, and one that asks for the next code goes
-		 * on without it.  retry_after: when the next code shows. */
+		/* Replayed: refused, not counted.  The attempt "guard check"
+		 * started stays in flight for the next code (the backend asks
+		 * for it, then runs guard success); it is not withdrawn, as
+		 * without its id the oldest in flight could be another
+		 * login's.  retry_after: when the next code shows. */
 		int64_t wait = 0;
 
-		if ((r = ag_guard_release(&g, &req, 0, "mfa_replayed", NULL)) != 0 ||
-		    (r = ag_mfa_next_code_wait(&mfa, req.user, &wait)) != 0)
+		if ((r = ag_mfa_next_code_wait(&mfa, req.user, &wait)) != 0)
 			goto internal;
 		o = json_pack("{s:b, s:s, s:I}", "valid", 0, "reason", ag_mfa_result_name(result),
 		              "retry_after", (json_int_t)wait);

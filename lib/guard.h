@@ -60,12 +60,12 @@ int ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t
                      struct ag_guard_result *res);
 
 /* Withdraws an attempt that ended neither in a failure nor in a success:
- * the failure ag_guard_begin() counted in flight is removed (attempt 0:
- * the account's oldest in flight), so it adds to no delay or lock.  Only
- * for refusals that give a guesser nothing -- a replayed verification
- * code after the right password (ag_mfa_counts_as_failure() says which).
- * Logs event=attempt_released with reason (a short word).  *released (may
- * be NULL) tells whether an attempt in flight was found. */
+ * the failure ag_guard_begin() counted in flight for it is removed, so it
+ * adds to no delay or lock.  Needs the attempt's own id (0 withdraws
+ * nothing).  Only for refusals that give a guesser nothing -- a replayed
+ * verification code after the right password (ag_mfa_counts_as_failure()
+ * says which).  Logs event=attempt_released with reason (a short word).
+ * *released (may be NULL) tells whether the attempt was still in flight. */
 int ag_guard_release(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,
                      const char *reason, int *released);
 

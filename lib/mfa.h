@@ -70,7 +70,8 @@ int ag_mfa_verify(struct ag_mfa *m, const char *account, const char *input,
 
 /* Whether a refused code counts as a failed login (1) or not (0).  Every
  * refusal counts except AG_MFA_REPLAYED: see mfa.c for why that is safe.
- * The caller withdraws the attempt instead (ag_guard_release()). */
+ * The PAM module withdraws its attempt instead (ag_guard_release()); a web
+ * login's attempt stays in flight for the next code. */
 int ag_mfa_counts_as_failure(enum ag_mfa_result r);
 
 /* After a replayed code: *seconds until the account's next unused TOTP code

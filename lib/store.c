@@ -950,7 +950,7 @@ int
 ag_store_release_attempt(struct ag_store *st, const struct ag_subject_ref *subj, size_t n,
                          int64_t attempt, int *released)
 {
-	int64_t id, locked, this_attempt = attempt;
+	int64_t id, locked;
 	sqlite3_stmt *s;
 	int r;
 	size_t i;
@@ -958,24 +958,21 @@ ag_store_release_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	*released = 0;
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
+	/* Only the exact attempt: "the oldest in flight" could be another
+	 * login's, and withdrawing that one would let more than deny
+	 * attempts be in flight at once. */
+	if (attempt == 0)
+		return 0;
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		if ((r = subject_get(st, &subj[i], 0, 0, &id, &locked)) != 0)
 			goto out;
-		/* Without an id, the account's oldest attempt in flight; the
-		 * same id then names it for the host (one id per attempt,
-		 * whereas the host's oldest may be another account's). */
-		if (i == 0 && attempt == 0 &&
-		    (r = resolve_attempt(st, id, 0, &this_attempt)) != 0)
-			goto out;
-		if (this_attempt == 0)
-			break;
 		if (id == 0)
 			continue;
 		if ((s = stmt(st, S_FAIL_REFUND)) != NULL) {
 			sqlite3_bind_int64(s, 1, id);
-			sqlite3_bind_int64(s, 2, this_attempt);
+			sqlite3_bind_int64(s, 2, attempt);
 		}
 		if ((r = ag_store_exec(st, s, "release attempt")) != 0)
 			goto out;

@@ -92,10 +92,9 @@ int ag_store_settle_success(struct ag_store *store, const struct ag_subject_ref 
 
 /* Withdraws attempt: its failure still in flight is removed from each
  * subject, as if it had never been counted -- neither a failure nor a
- * success (see ag_guard_release()).  A failure already settled stays.
- * With attempt 0, the oldest attempt in flight of the first subject (the
- * account) is withdrawn, from every subject.  *released is 1 when
- * something was withdrawn. */
+ * success (see ag_guard_release()).  A failure already settled stays, and
+ * attempt 0 withdraws nothing.  *released is 1 when something was
+ * withdrawn. */
 int ag_store_release_attempt(struct ag_store *store, const struct ag_subject_ref *subj,
                              size_t n, int64_t attempt, int *released);
 

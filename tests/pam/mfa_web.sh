@@ -3,8 +3,8 @@
 # ACCOUNT [--ip ADDR], the code on stdin.  The same rules and the same
 # state as the PAM totp step: a code once, one step either side; a wrong
 # code is a failed login, counted with PAM's towards one lock (a replayed
-# one is refused but not counted, and withdraws the attempt in flight); a
-# locked account is refused before its code is looked at; backup codes once; a
+# one is refused but not counted: the attempt in flight waits for the next
+# code); a locked account is refused before its code is looked at; backup codes once; a
 # code used on one side is spent on the other.  Also its contract with a
 # backend: one JSON object on stdout, exit 0 valid / 1 refused / 2 usage
 # or configuration / 3 internal; bad stdin (100 KiB, empty, NUL) is a usage
@@ -107,8 +107,6 @@ ag_expect_eq "replayed: the JSON has exactly valid, reason, retry_after" \
 expect_json "replayed: retry_after is when the next code shows" retry_after=$((30 - AG_NOW % 30))
 ag_expect_eq "replayed: one line for people on stderr" "authguard-token: code refused" "$AG_OUT"
 ag_expect_log "replayed: logged as event=mfa_fail reason=replayed" 'event=mfa_fail user=alice reason=replayed'
-ag_expect_log "replayed: logged as event=attempt_released (nothing was in flight)" \
-	"event=attempt_released user=alice rhost=$ip service=web reason=mfa_replayed found=0"
 ag_expect_no_log "replayed: not counted (no event=auth_fail)" 'event=auth_fail'
 ag_expect_status "status: alice has no failure" alice -- failures=0 pending=0
 ag_expect_status "status: nor has the address" --ip $ip -- failures=0
@@ -154,14 +152,13 @@ ag_expect_status "guard success cleared the failures" alice -- failures=0 pendin
 ag_run_token guard check --subject alice --ip $ip
 attempt=$(ag_jget "$AG_JSON" attempt)
 refused "the same code in the next login, after guard check" alice "$code" replayed --ip $ip
-ag_expect_log "the attempt in flight is withdrawn" \
-	"event=attempt_released user=alice rhost=$ip service=web reason=mfa_replayed found=1"
-ag_expect_status "status: nothing counted, nothing in flight" alice -- failures=0 pending=0
-ag_expect_status "... for the address either" --ip $ip -- pending=0
+ag_expect_no_log "not counted: the attempt is not settled as a failure" 'event=auth_fail'
+ag_expect_status "status: the attempt stays in flight for the next code, nothing settled" alice -- \
+	failures=1 pending=1
 AG_NOW=$((AG_NOW + 30))
 valid "the next code, same login" alice "$(ag_totp "$alice")" totp 10 --ip $ip
 ag_run_token guard success --subject alice --ip $ip --attempt "$attempt"
-ag_expect_eq "guard success for the withdrawn attempt still works (exit 0)" 0 "$AG_RC"
+ag_expect_eq "guard success with that attempt exits 0" 0 "$AG_RC"
 ag_expect_status "no failure left" alice -- failures=0 pending=0
 
 ag_say "malformed codes and unenrolled accounts"

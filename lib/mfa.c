@@ -299,8 +299,8 @@ ag_mfa_verify(struct ag_mfa *m, const char *account, const char *input,
  *     which opens nothing (that step can never be accepted again) and
  *     says nothing useful about the secret;
  *   - a random guess lands in that set -- the used codes inside the
- *     window, at most 2 * totp_window + 1 (3 by default) of 10^6 -- with
- *     a chance of 3 in a million, so uncounted guesses add a negligible
+ *     window, at most 2 * totp_window + 1 of 10^6 -- with a chance of 3
+ *     in a million by default, so uncounted guesses add a negligible
  *     number of tries;
  *   - the PAM module looks at a code only after the right password (and
  *     a web backend calls mfa verify after it), so the answer is given

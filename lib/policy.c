@@ -57,9 +57,9 @@ ag_policy_decide(const struct ag_limits *lim, const struct ag_subject_state *st,
 	 * - Some are still in flight: nobody knows yet whether the account
 	 *   will be locked.  If one of them fails, settling it locks for
 	 *   lock_time from then; if one succeeds, the count is cleared at
-	 *   once.  Claiming a lock (and the window's end as its expiry, as
-	 *   this code once did: "try again in 15 minutes" while the lock
-	 *   set a moment later lasted 10) would be false either way.  The
+	 *   once.  Claiming a lock, with the window's end as its expiry
+	 *   ("try again in 15 minutes" when the lock set a moment later
+	 *   lasts lock_time, 10), would be false either way.  The
 	 *   answer is "busy", with no lock, and a retry after the delay the
 	 *   counted attempts owe (at least 1 s): by then they have usually
 	 *   settled, and the next answer is the lock's true time or an

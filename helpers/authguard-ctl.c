@@ -803,9 +803,11 @@ static int
 cmd_check_config(int argc, char **argv)
 {
 	const char *path = conf_path != NULL ? conf_path : ag_config_default_path();
+	const char *const *warnings;
 	struct ag_store *st = NULL;
 	char err[AG_ERRBUF];
 	struct stat sb;
+	size_t i, nwarn = cli_config_warnings(&warnings);
 	int r;
 
 	(void)argv;
@@ -813,8 +815,13 @@ cmd_check_config(int argc, char **argv)
 		usage();
 	if (conf_path == NULL && stat(path, &sb) != 0)
 		printf("config %s: not present, built-in defaults apply\n", path);
-	else
+	else if (nwarn == 0)
 		printf("config %s: ok\n", path);
+	else
+		printf("config %s: ok, with %zu warning%s\n", path, nwarn, nwarn == 1 ? "" : "s");
+	/* Legal, so not an error (the last line applies), but shown. */
+	for (i = 0; i < nwarn; i++)
+		printf("config warning: %s\n", warnings[i]);
 	printf("state_file %s\n", cfg.state_file);
 	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
 		printf("state: FAILED: %s\n", err);
@@ -862,9 +869,19 @@ main(int argc, char **argv)
 	}
 	cli_log_open();
 	cli_load_config(&cfg, conf_path);
-	for (c = 0; c < AG_ARRAY_SIZE(cmds); c++)
-		if (strcmp(argv[i], cmds[c].name) == 0)
-			return cmds[c].fn(argc - i, argv + i);
+	for (c = 0; c < AG_ARRAY_SIZE(cmds); c++) {
+		if (strcmp(argv[i], cmds[c].name) != 0)
+			continue;
+		/* check-config reports them itself, on stdout. */
+		if (cmds[c].fn != cmd_check_config) {
+			const char *const *warnings;
+			size_t w, nwarn = cli_config_warnings(&warnings);
+
+			for (w = 0; w < nwarn; w++)
+				cli_warn("warning: %s", warnings[w]);
+		}
+		return cmds[c].fn(argc - i, argv + i);
+	}
 	cli_warn("unknown command %s", argv[i]);
 	usage();
 }

@@ -63,6 +63,28 @@ cli_exit_for(int err)
 	}
 }
 
+/* Warnings about the file that loaded (at most one per key). */
+#define MAX_CONFIG_WARNINGS 64
+static char *config_warnings[MAX_CONFIG_WARNINGS];
+static size_t n_config_warnings;
+
+static void
+keep_warning(void *ctx, const char *msg)
+{
+	char *copy;
+
+	(void)ctx;
+	if (n_config_warnings < MAX_CONFIG_WARNINGS && (copy = strdup(msg)) != NULL)
+		config_warnings[n_config_warnings++] = copy;
+}
+
+size_t
+cli_config_warnings(const char *const **list)
+{
+	*list = (const char *const *)config_warnings;
+	return n_config_warnings;
+}
+
 void
 cli_load_config(struct ag_config *cfg, const char *path)
 {
@@ -71,7 +93,7 @@ cli_load_config(struct ag_config *cfg, const char *path)
 	int r;
 
 	ag_config_defaults(cfg);
-	if ((r = ag_config_load_file(cfg, file, path == NULL, err)) != 0)
+	if ((r = ag_config_load_file_warn(cfg, file, path == NULL, keep_warning, NULL, err)) != 0)
 		cli_die(CLI_USAGE, "%s", err);
 	if ((r = ag_config_validate(cfg, err)) != 0)
 		cli_die(CLI_USAGE, "%s: %s", file, err);

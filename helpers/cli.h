@@ -35,8 +35,12 @@ void cli_die(int code, const char *fmt, ...)
 int cli_exit_for(int err);
 
 /* Loads the configuration: the built-in path (absent is fine) or path
- * (must exist).  Exits 2 with the reason on error. */
+ * (must exist).  Exits 2 with the reason on error.  Warnings about a file
+ * that loaded (duplicate keys) are kept for cli_config_warnings(). */
 void cli_load_config(struct ag_config *cfg, const char *path);
+
+/* The warnings of cli_load_config(): sets *list and returns how many. */
+size_t cli_config_warnings(const char *const **list);
 
 /* Parses the options before a helper's command (--conf FILE, --help) and
  * returns the index of the command; calls usage() when there is none. */

@@ -692,7 +692,7 @@ static int
 list_web(void *vctx, const struct ag_web_session *s)
 {
 	struct sess_ctx *c = vctx;
-	char user[4 * 64 + 8], clerk[4 * 64 + 8], sid[AG_SID_MAX + 1], when[64];
+	char user[4 * 64 + 8], clerk[4 * AG_SID_MAX + 8], sid[AG_SID_MAX + 1], when[64];
 	json_t *o;
 
 	c->count++;
@@ -714,7 +714,7 @@ list_web(void *vctx, const struct ag_web_session *s)
 	ag_log_escape(user, sizeof(user), s->user, strlen(s->user), 64);
 	clerk[0] = '\0';
 	if (s->clerk_sid[0] != '\0')
-		ag_log_escape(clerk, sizeof(clerk), s->clerk_sid, strlen(s->clerk_sid), 64);
+		ag_log_escape(clerk, sizeof(clerk), s->clerk_sid, strlen(s->clerk_sid), AG_SID_MAX);
 	fmt_time(when, sizeof(when), s->last_seen);
 	printf("web  %-16s sid=%s last seen %s%s%s\n", user, sid, when,
 	       clerk[0] != '\0' ? " clerk=" : "", clerk);

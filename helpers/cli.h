@@ -66,7 +66,7 @@ void cli_print_json(json_t *obj);
  *     and obj[key "_hex"] holds the exact bytes as lower-case hex.
  * key_hex is present exactly when the name is not UTF-8: then key is for
  * people and key_hex is the name.  name NULL sets null.  Returns 0, or -1
- * when out of memory (obj unchanged). */
+ * when out of memory (obj is then incomplete: drop it). */
 int cli_json_set_name(json_t *obj, const char *key, const char *name);
 
 /* JSON number for a time or a count; null for 0 when zero_is_null. */

@@ -360,9 +360,9 @@ struct key_lines {
 	unsigned last;
 };
 
-/* One warning per key set on several lines, naming them: "FILE:LAST: key:
- * set on N lines (also 3, 7, ... and M more); the last one, line LAST,
- * applies". */
+/* One warning per key set on several lines, at the line that applies and
+ * naming the earlier ones: "FILE:LAST: key: set on N lines (also lines 3,
+ * 7, ... and M more); the last one applies". */
 static void
 warn_duplicates(const char *path, const struct key_lines *seen, ag_config_warn_fn warn,
                 void *ctx)

@@ -1,7 +1,7 @@
 /* authguard-ctl: administration of the shared state.
  *
  *   authguard-ctl [--conf FILE] init
- *   authguard-ctl [--conf FILE] status [--json] [USER | --ip ADDR]
+ *   authguard-ctl [--conf FILE] status [--json] [--limit N | USER | --ip ADDR]
  *   authguard-ctl [--conf FILE] unlock USER | --ip ADDR
  *   authguard-ctl [--conf FILE] purge
  *   authguard-ctl [--conf FILE] check-config
@@ -57,7 +57,9 @@ usage(void)
 	        "  sessions [--json] [USER]     PAM and web sessions\n"
 	        "  sessions end --user USER | --sid HANDLE\n"
 	        "                               end web sessions (and their refresh tokens)\n"
-	        "  status [--json] [USER]       failures and locks of an account (all when omitted)\n"
+	        "  status [--json] [USER]       failures and locks of an account\n"
+	        "  status [--json] [--limit N]  of every account and host, current locks first\n"
+	        "                               (at most N, default 10000; 0: no limit)\n"
 	        "  status [--json] --ip ADDR    the same for a remote host (--host NAME for\n"
 	        "                               hosts tracked by DNS name)\n"
 	        "  unlock USER | --ip ADDR | --host NAME\n"
@@ -80,21 +82,23 @@ open_store(int flags)
 	return st;
 }
 
-/* Parses "USER" or "--ip ADDR" after a command.  Returns the subject name
- * (normalised for hosts) in name. */
+/* Parses "USER", "--ip ADDR" or "--host NAME" after a command, and with
+ * jsonp/limitp also --json and --limit N (status).  Returns the subject
+ * name (normalised for hosts) in name, "" when none was given. */
 static void
-parse_subject(int argc, char **argv, int *jsonp, enum ag_subject_kind *kind, char *name,
-              size_t namesize, int allow_none)
+parse_subject(int argc, char **argv, int *jsonp, int64_t *limitp, enum ag_subject_kind *kind,
+              char *name, size_t namesize, int allow_none)
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, 'i' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *host = NULL, *reason = NULL;
 	struct ag_cidr addr;
-	int c, is_ip = 0;
+	int c, is_ip = 0, have_limit = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -104,10 +108,18 @@ parse_subject(int argc, char **argv, int *jsonp, enum ag_subject_kind *kind, cha
 			host = optarg;
 		else if (c == 'j' && jsonp != NULL)
 			*jsonp = 1;
-		else
+		else if (c == 'l' && limitp != NULL) {
+			if (ag_parse_int64(optarg, 0, INT32_MAX, limitp) != 0)
+				cli_die(CLI_USAGE, "--limit: a whole number from 0 (no limit) to %d",
+				        INT32_MAX);
+			have_limit = 1;
+		} else
 			usage();
 	}
 	name[0] = '\0';
+	/* --limit bounds the list of everyone; it means nothing for one. */
+	if (have_limit && (host != NULL || ip != NULL || optind != argc))
+		usage();
 	if (host != NULL) {
 		/* Any PAM_RHOST value, normalised as the module does (DNS names
 		 * when sshd runs with UseDNS yes). */
@@ -437,24 +449,35 @@ exempt_for(const struct ag_subject_info *info)
 	return info->kind == AG_SUBJECT_ACCOUNT && ag_guard_account_exempt(&cfg, info->name);
 }
 
+/* One subject as JSON; NULL only when out of memory.  Names are set
+ * with cli_json_set_name: a name that is not UTF-8 is never dropped. */
 static json_t *
 info_json(const struct ag_subject_info *info, const struct ag_decision *dec)
 {
-	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:I, s:o, s:o}",
-	                 "kind", info->kind == AG_SUBJECT_HOST ? "host" : "account",
-	                 "subject", info->name,
-	                 "exempt", exempt_for(info),
-	                 "failures", (json_int_t)info->state.failures,
-	                 "pending", (json_int_t)info->state.pending,
-	                 "locked", dec->verdict == AG_REFUSE_LOCKED,
-	                 "locked_until", dec->verdict == AG_REFUSE_LOCKED
-	                     ? (dec->locked_until == AG_FOREVER ? json_string("never")
-	                                                        : json_integer(dec->locked_until))
-	                     : json_null(),
-	                 "retry_after", (json_int_t)dec->retry_after,
-	                 "last_failure", cli_json_time(info->state.last_any),
-	                 "last_source", info->last_source[0] != '\0'
-	                     ? json_string(info->last_source) : json_null());
+	json_t *o;
+
+	/* The names are placeholders here, set in place below. */
+	o = json_pack("{s:s, s:n, s:b, s:I, s:I, s:b, s:o, s:I, s:o, s:n}",
+	              "kind", info->kind == AG_SUBJECT_HOST ? "host" : "account",
+	              "subject",
+	              "exempt", exempt_for(info),
+	              "failures", (json_int_t)info->state.failures,
+	              "pending", (json_int_t)info->state.pending,
+	              "locked", dec->verdict == AG_REFUSE_LOCKED,
+	              "locked_until", dec->verdict == AG_REFUSE_LOCKED
+	                  ? (dec->locked_until == AG_FOREVER ? json_string("never")
+	                                                     : json_integer(dec->locked_until))
+	                  : json_null(),
+	              "retry_after", (json_int_t)dec->retry_after,
+	              "last_failure", cli_json_time(info->state.last_any),
+	              "last_source");
+	if (o == NULL || cli_json_set_name(o, "subject", info->name) != 0 ||
+	    cli_json_set_name(o, "last_source",
+	                      info->last_source[0] != '\0' ? info->last_source : NULL) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static void
@@ -512,13 +535,19 @@ list_one(void *vctx, const struct ag_subject_info *info)
 	struct ag_decision dec;
 
 	decide_for(info, ctx->now, &dec);
-	if (ctx->arr != NULL)
-		json_array_append_new(ctx->arr, info_json(info, &dec));
-	else
+	/* The text and the JSON list the same subjects: an entry that cannot
+	 * be built ends the command rather than leaving a gap. */
+	if (ctx->arr != NULL && json_array_append_new(ctx->arr, info_json(info, &dec)) != 0)
+		cli_die(CLI_INTERNAL, "out of memory");
+	if (ctx->arr == NULL)
 		print_info(info, &dec);
 	ctx->count++;
 	return 0;
 }
+
+/* Default of status --limit: enough for any real list, small enough that
+ * a spray of random names cannot make status take minutes. */
+#define STATUS_LIMIT_DEFAULT 10000
 
 static int
 cmd_status(int argc, char **argv)
@@ -528,22 +557,32 @@ cmd_status(int argc, char **argv)
 	struct ag_subject_info *info;
 	struct ag_decision dec;
 	struct ag_store *st;
-	int64_t now = ag_clock_now();
+	int64_t now = ag_clock_now(), limit = STATUS_LIMIT_DEFAULT, omitted = 0;
 	int json = 0, r;
 
-	parse_subject(argc, argv, &json, &kind, name, sizeof(name), 1);
+	parse_subject(argc, argv, &json, &limit, &kind, name, sizeof(name), 1);
 	st = open_store(0);
 	if (name[0] == '\0') {
 		struct list_ctx ctx = { .arr = json ? json_array() : NULL, .now = now };
 
-		r = ag_store_list_subjects(st, cfg.fail_window, now, 10000, list_one, &ctx);
+		if (json && ctx.arr == NULL)
+			cli_die(CLI_INTERNAL, "out of memory");
+		r = ag_store_list_subjects(st, cfg.fail_window, now, (size_t)limit, list_one, &ctx,
+		                           &omitted);
 		if (r != 0)
 			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
-		if (json)
-			cli_print_json(ctx.arr);
-		else if (ctx.count == 0)
-			printf("no failures recorded\n");
 		ag_store_close(st);
+		if (json) {
+			cli_print_json(json_pack("{s:o, s:I, s:o}", "subjects", ctx.arr, "omitted",
+			                         (json_int_t)omitted, "limit",
+			                         limit > 0 ? json_integer(limit) : json_null()));
+			return CLI_OK;
+		}
+		if (ctx.count == 0 && omitted == 0)
+			printf("no failures recorded\n");
+		if (omitted > 0)
+			printf("... and %lld more not shown (the list stops at %lld, current locks "
+			       "first; see --limit)\n", (long long)omitted, (long long)limit);
 		return CLI_OK;
 	}
 	if ((info = calloc(1, sizeof(*info))) == NULL)
@@ -578,7 +617,7 @@ cmd_unlock(int argc, char **argv)
 	int found = 0, r;
 	struct ag_log log = { .sink = ag_log_sink_syslog };
 
-	parse_subject(argc, argv, NULL, &kind, name, sizeof(name), 0);
+	parse_subject(argc, argv, NULL, NULL, &kind, name, sizeof(name), 0);
 	st = open_store(0);
 	if ((r = ag_store_unlock(st, kind, name, &found)) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
@@ -608,23 +647,41 @@ struct sess_ctx {
 	unsigned count;
 };
 
+/* Appends o to the JSON list, or ends the command: an entry that cannot be
+ * built (out of memory) must not leave a silent gap. */
+static void
+append_or_die(json_t *arr, json_t *o)
+{
+	if (json_array_append_new(arr, o) != 0)
+		cli_die(CLI_INTERNAL, "out of memory");
+}
+
 static int
 list_pam(void *vctx, const struct ag_pam_session *s)
 {
 	struct sess_ctx *c = vctx;
 	char user[4 * 64 + 8], when[64];
+	json_t *o;
 
 	c->count++;
 	if (c->arr != NULL) {
-		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "kind",
-		                                        "pam", "user", s->user, "service", s->service,
-		                                        "tty", s->tty, "rhost", s->rhost, "pid",
-		                                        (json_int_t)s->pid, "started",
-		                                        (json_int_t)s->started));
+		/* The user name came from a PAM application: any bytes. */
+		o = json_pack("{s:s, s:n, s:n, s:n, s:n, s:I, s:I}", "kind", "pam", "user", "service",
+		              "tty", "rhost", "pid", (json_int_t)s->pid, "started",
+		              (json_int_t)s->started);
+		if (o == NULL || cli_json_set_name(o, "user", s->user) != 0 ||
+		    cli_json_set_name(o, "service", s->service) != 0 ||
+		    cli_json_set_name(o, "tty", s->tty) != 0 ||
+		    cli_json_set_name(o, "rhost", s->rhost) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		append_or_die(c->arr, o);
 		return 0;
 	}
 	ag_log_escape(user, sizeof(user), s->user, strlen(s->user), 64);
 	fmt_time(when, sizeof(when), s->started);
+	/* service, tty and rhost are stored log-escaped by the module. */
 	printf("pam  %-16s %-8s tty=%s rhost=%s pid=%lld since %s\n", user, s->service,
 	       s->tty[0] != '\0' ? s->tty : "-", s->rhost[0] != '\0' ? s->rhost : "-",
 	       (long long)s->pid, when);
@@ -635,24 +692,32 @@ static int
 list_web(void *vctx, const struct ag_web_session *s)
 {
 	struct sess_ctx *c = vctx;
-	char user[4 * 64 + 8], sid[AG_SID_MAX + 1], when[64];
+	char user[4 * 64 + 8], clerk[4 * AG_SID_MAX + 8], sid[AG_SID_MAX + 1], when[64];
+	json_t *o;
 
 	c->count++;
 	ag_session_handle(s->id_hash, sid);
 	if (c->arr != NULL) {
-		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "kind",
-		                                        "web", "user", s->user, "sid", sid, "last_seen",
-		                                        (json_int_t)s->last_seen, "idle_expires",
-		                                        (json_int_t)s->idle_expires, "expires",
-		                                        (json_int_t)s->abs_expires, "clerk_session",
-		                                        s->clerk_sid[0] != '\0' ? json_string(s->clerk_sid)
-		                                                                : json_null()));
+		o = json_pack("{s:s, s:n, s:s, s:I, s:I, s:I, s:n}", "kind", "web", "user", "sid", sid,
+		              "last_seen", (json_int_t)s->last_seen, "idle_expires",
+		              (json_int_t)s->idle_expires, "expires", (json_int_t)s->abs_expires,
+		              "clerk_session");
+		if (o == NULL || cli_json_set_name(o, "user", s->user) != 0 ||
+		    cli_json_set_name(o, "clerk_session",
+		                      s->clerk_sid[0] != '\0' ? s->clerk_sid : NULL) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		append_or_die(c->arr, o);
 		return 0;
 	}
 	ag_log_escape(user, sizeof(user), s->user, strlen(s->user), 64);
+	clerk[0] = '\0';
+	if (s->clerk_sid[0] != '\0')
+		ag_log_escape(clerk, sizeof(clerk), s->clerk_sid, strlen(s->clerk_sid), AG_SID_MAX);
 	fmt_time(when, sizeof(when), s->last_seen);
 	printf("web  %-16s sid=%s last seen %s%s%s\n", user, sid, when,
-	       s->clerk_sid[0] != '\0' ? " clerk=" : "", s->clerk_sid);
+	       clerk[0] != '\0' ? " clerk=" : "", clerk);
 	return 0;
 }
 
@@ -699,8 +764,8 @@ cmd_sessions(int argc, char **argv)
 		else
 			usage();
 	}
-	if (json)
-		c.arr = json_array();
+	if (json && (c.arr = json_array()) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
 	st = open_store(0);
 	if (ag_store_pam_session_list(st, user, list_pam, &c) != 0 ||
 	    ag_store_session_list(st, user, c.now, list_web, &c) != 0)
@@ -738,9 +803,11 @@ static int
 cmd_check_config(int argc, char **argv)
 {
 	const char *path = conf_path != NULL ? conf_path : ag_config_default_path();
+	const char *const *warnings;
 	struct ag_store *st = NULL;
 	char err[AG_ERRBUF];
 	struct stat sb;
+	size_t i, nwarn = cli_config_warnings(&warnings);
 	int r;
 
 	(void)argv;
@@ -748,8 +815,13 @@ cmd_check_config(int argc, char **argv)
 		usage();
 	if (conf_path == NULL && stat(path, &sb) != 0)
 		printf("config %s: not present, built-in defaults apply\n", path);
-	else
+	else if (nwarn == 0)
 		printf("config %s: ok\n", path);
+	else
+		printf("config %s: ok, with %zu warning%s\n", path, nwarn, nwarn == 1 ? "" : "s");
+	/* Legal, so not an error (the last line applies), but shown. */
+	for (i = 0; i < nwarn; i++)
+		printf("config warning: %s\n", warnings[i]);
 	printf("state_file %s\n", cfg.state_file);
 	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
 		printf("state: FAILED: %s\n", err);
@@ -797,9 +869,19 @@ main(int argc, char **argv)
 	}
 	cli_log_open();
 	cli_load_config(&cfg, conf_path);
-	for (c = 0; c < AG_ARRAY_SIZE(cmds); c++)
-		if (strcmp(argv[i], cmds[c].name) == 0)
-			return cmds[c].fn(argc - i, argv + i);
+	for (c = 0; c < AG_ARRAY_SIZE(cmds); c++) {
+		if (strcmp(argv[i], cmds[c].name) != 0)
+			continue;
+		/* check-config reports them itself, on stdout. */
+		if (cmds[c].fn != cmd_check_config) {
+			const char *const *warnings;
+			size_t w, nwarn = cli_config_warnings(&warnings);
+
+			for (w = 0; w < nwarn; w++)
+				cli_warn("warning: %s", warnings[w]);
+		}
+		return cmds[c].fn(argc - i, argv + i);
+	}
 	cli_warn("unknown command %s", argv[i]);
 	usage();
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "util.h"
 
 const char *cli_progname = "authguard";
 
@@ -61,6 +63,28 @@ cli_exit_for(int err)
 	}
 }
 
+/* Warnings about the file that loaded (at most one per key). */
+#define MAX_CONFIG_WARNINGS 64
+static char *config_warnings[MAX_CONFIG_WARNINGS];
+static size_t n_config_warnings;
+
+static void
+keep_warning(void *ctx, const char *msg)
+{
+	char *copy;
+
+	(void)ctx;
+	if (n_config_warnings < MAX_CONFIG_WARNINGS && (copy = strdup(msg)) != NULL)
+		config_warnings[n_config_warnings++] = copy;
+}
+
+size_t
+cli_config_warnings(const char *const **list)
+{
+	*list = (const char *const *)config_warnings;
+	return n_config_warnings;
+}
+
 void
 cli_load_config(struct ag_config *cfg, const char *path)
 {
@@ -69,7 +93,7 @@ cli_load_config(struct ag_config *cfg, const char *path)
 	int r;
 
 	ag_config_defaults(cfg);
-	if ((r = ag_config_load_file(cfg, file, path == NULL, err)) != 0)
+	if ((r = ag_config_load_file_warn(cfg, file, path == NULL, keep_warning, NULL, err)) != 0)
 		cli_die(CLI_USAGE, "%s", err);
 	if ((r = ag_config_validate(cfg, err)) != 0)
 		cli_die(CLI_USAGE, "%s: %s", file, err);
@@ -151,6 +175,62 @@ cli_print_json(json_t *obj)
 	if (fflush(stdout) != 0)
 		cli_die(CLI_INTERNAL, "cannot write output");
 	sodium_memzero(stdout_buf, sizeof(stdout_buf));
+}
+
+int
+cli_json_set_name(json_t *obj, const char *key, const char *name)
+{
+	static const char hexd[] = "0123456789abcdef";
+	char hkey[64], *esc = NULL, *hex = NULL;
+	size_t len, i, k, o = 0;
+	json_t *v = NULL, *h = NULL;
+	int ret = -1;
+
+	if (name == NULL)
+		return json_object_set_new(obj, key, json_null());
+	len = strlen(name);
+	if (ag_utf8_valid(name, len))
+		return json_object_set_new(obj, key, json_string(name));
+	if ((size_t)snprintf(hkey, sizeof(hkey), "%s_hex", key) >= sizeof(hkey) ||
+	    len > (SIZE_MAX - 1) / 4 || (esc = malloc(4 * len + 1)) == NULL ||
+	    (hex = malloc(2 * len + 1)) == NULL)
+		goto out;
+	for (i = 0; i < len; i += k) {
+		k = ag_utf8_decode(name + i, len - i, NULL);
+		if (k == 0 || name[i] == '\\') {
+			/* The escape character itself is escaped: \x5c, so the
+			 * printable form reads back to one name only. */
+			esc[o++] = '\\';
+			esc[o++] = 'x';
+			esc[o++] = hexd[(unsigned char)name[i] >> 4];
+			esc[o++] = hexd[(unsigned char)name[i] & 0xf];
+			k = 1;
+			continue;
+		}
+		memcpy(esc + o, name + i, k);
+		o += k;
+	}
+	esc[o] = '\0';
+	for (i = 0; i < len; i++) {
+		hex[2 * i] = hexd[(unsigned char)name[i] >> 4];
+		hex[2 * i + 1] = hexd[(unsigned char)name[i] & 0xf];
+	}
+	hex[2 * len] = '\0';
+	if ((v = json_string(esc)) == NULL || (h = json_string(hex)) == NULL)
+		goto out;
+	if (json_object_set(obj, key, v) != 0)
+		goto out;
+	if (json_object_set(obj, hkey, h) != 0) {
+		json_object_del(obj, key);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(v);
+	json_decref(h);
+	free(esc);
+	free(hex);
+	return ret;
 }
 
 json_t *

@@ -35,8 +35,12 @@ void cli_die(int code, const char *fmt, ...)
 int cli_exit_for(int err);
 
 /* Loads the configuration: the built-in path (absent is fine) or path
- * (must exist).  Exits 2 with the reason on error. */
+ * (must exist).  Exits 2 with the reason on error.  Warnings about a file
+ * that loaded (duplicate keys) are kept for cli_config_warnings(). */
 void cli_load_config(struct ag_config *cfg, const char *path);
+
+/* The warnings of cli_load_config(): sets *list and returns how many. */
+size_t cli_config_warnings(const char *const **list);
 
 /* Parses the options before a helper's command (--conf FILE, --help) and
  * returns the index of the command; calls usage() when there is none. */
@@ -52,6 +56,18 @@ void cli_json_wipe_memory(void);
 
 /* Writes obj as one compact JSON line on stdout and releases it. */
 void cli_print_json(json_t *obj);
+
+/* Sets obj[key] to name, a string anyone may have chosen (a PAM user or
+ * service name, a remote host, a web subject), as one representation
+ * everywhere, so that no name can hide from a JSON reader:
+ *   - valid UTF-8 (see ag_utf8_valid) is the JSON string as it is;
+ *   - anything else becomes a printable form -- the well-formed UTF-8
+ *     sequences kept, each other byte and each backslash written \xHH --
+ *     and obj[key "_hex"] holds the exact bytes as lower-case hex.
+ * key_hex is present exactly when the name is not UTF-8: then key is for
+ * people and key_hex is the name.  name NULL sets null.  Returns 0, or -1
+ * when out of memory (obj is then incomplete: drop it). */
+int cli_json_set_name(json_t *obj, const char *key, const char *name);
 
 /* JSON number for a time or a count; null for 0 when zero_is_null. */
 json_t *cli_json_time(int64_t t);

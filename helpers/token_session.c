@@ -101,18 +101,27 @@ fingerprint(const struct fp_opts *o, uint8_t out[32])
 	ag_session_fingerprint(o->ua, o->attrs, o->nattrs, out);
 }
 
+/* A session as JSON; NULL only when out of memory.  The user and the
+ * Clerk session id are set with cli_json_set_name: stored names that are
+ * not UTF-8 still print. */
 static json_t *
 session_json(const struct ag_config *cfg, const struct ag_web_session *s)
 {
 	char sid[AG_SID_MAX + 1];
+	json_t *o;
 
 	ag_session_handle(s->id_hash, sid);
 	(void)cfg;
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "user", s->user, "sid", sid,
-	                 "created", (json_int_t)s->created, "last_seen", (json_int_t)s->last_seen,
-	                 "idle_expires", (json_int_t)s->idle_expires, "expires",
-	                 (json_int_t)s->abs_expires, "clerk_session",
-	                 s->clerk_sid[0] != '\0' ? json_string(s->clerk_sid) : json_null());
+	o = json_pack("{s:n, s:s, s:I, s:I, s:I, s:I, s:n}", "user", "sid", sid,
+	              "created", (json_int_t)s->created, "last_seen", (json_int_t)s->last_seen,
+	              "idle_expires", (json_int_t)s->idle_expires, "expires",
+	              (json_int_t)s->abs_expires, "clerk_session");
+	if (o == NULL || cli_json_set_name(o, "user", s->user) != 0 ||
+	    cli_json_set_name(o, "clerk_session", s->clerk_sid[0] != '\0' ? s->clerk_sid : NULL) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int
@@ -173,6 +182,10 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 		usage_sessions();
 	if (user[0] == '\0' || strnlen(user, AG_NAME_MAX + 1) > AG_NAME_MAX)
 		cli_die(CLI_USAGE, "--user: 1 to 4096 bytes");
+	/* A web subject is a JSON string everywhere else (token sub, batch
+	 * requests): refused here, before anything is stored. */
+	if (!ag_utf8_valid(user, strlen(user)))
+		cli_die(CLI_USAGE, "--user: not valid UTF-8");
 	if (clerk != NULL && (clerk[0] == '\0' || strnlen(clerk, AG_SID_MAX + 1) > AG_SID_MAX))
 		cli_die(CLI_USAGE, "--clerk-session: 1 to 128 bytes");
 	memset(&ws, 0, sizeof(ws));
@@ -186,16 +199,31 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	                                                           : ws.abs_expires;
 	if (ag_session_new_id(id, ws.id_hash) != 0)
 		cli_die(CLI_INTERNAL, "no randomness");
+	/* The answer is built before the session is stored: once the row is
+	 * committed, nothing but writing it out may fail, so no session is
+	 * left that its caller never heard of. */
+	ag_session_cookie(cfg, id, cfg->session_lifetime, cookie);
+	o = session_json(cfg, &ws);
+	if (o == NULL || json_object_set_new(o, "session", json_string(id)) != 0 ||
+	    json_object_set_new(o, "set_cookie", json_string(cookie)) != 0 ||
+	    json_object_set_new(o, "evicted", json_integer(0)) != 0) {
+		sodium_memzero(id, sizeof(id));
+		sodium_memzero(cookie, sizeof(cookie));
+		json_decref(o);
+		cli_die(CLI_INTERNAL, "out of memory");
+	}
+	sodium_memzero(id, sizeof(id));
+	sodium_memzero(cookie, sizeof(cookie));
 	open_store(ctx);
 	r = ag_store_session_create(ctx->store, &ws, cfg->session_max, cfg->session_evict, now,
 	                            &evicted, &refused);
 	if (r != 0) {
-		sodium_memzero(id, sizeof(id));
+		json_decref(o);
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(ctx->store));
 	}
 	ag_session_handle(ws.id_hash, sid);
 	if (refused) {
-		sodium_memzero(id, sizeof(id));
+		json_decref(o);
 		log_session(LOG_NOTICE, "session_refused", user, NULL, "max", cfg->session_max);
 		reason = "limit";
 		return reject(reason);
@@ -203,13 +231,7 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	if (evicted > 0)
 		log_session(LOG_NOTICE, "session_evicted", user, NULL, "count", evicted);
 	log_session(LOG_INFO, "session_created", user, sid, NULL, 0);
-	ag_session_cookie(cfg, id, cfg->session_lifetime, cookie);
-	o = session_json(cfg, &ws);
-	json_object_set_new(o, "session", json_string(id));
-	json_object_set_new(o, "set_cookie", json_string(cookie));
-	json_object_set_new(o, "evicted", json_integer((json_int_t)evicted));
-	sodium_memzero(id, sizeof(id));
-	sodium_memzero(cookie, sizeof(cookie));
+	json_integer_set(json_object_get(o, "evicted"), (json_int_t)evicted); /* cannot fail */
 	cli_print_json(o);
 	return CLI_OK;
 }
@@ -362,7 +384,10 @@ list_one(void *vctx, const struct ag_web_session *s)
 {
 	struct list_ctx *l = vctx;
 
-	json_array_append_new(l->arr, session_json(l->cfg, s));
+	/* No silent gap in the list: a session that cannot be shown (out of
+	 * memory) ends the command. */
+	if (json_array_append_new(l->arr, session_json(l->cfg, s)) != 0)
+		cli_die(CLI_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -376,7 +401,15 @@ cmd_list(struct token_ctx *ctx, int argc, char **argv)
 	open_store(ctx);
 	if (ag_store_session_list(ctx->store, argv[2], ag_clock_now(), list_one, &l) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(ctx->store));
-	cli_print_json(json_pack("{s:s, s:o}", "user", argv[2], "sessions", l.arr));
+	{
+		json_t *o = json_pack("{s:n, s:o}", "user", "sessions", l.arr);
+
+		if (o != NULL && cli_json_set_name(o, "user", argv[2]) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		cli_print_json(o);
+	}
 	return CLI_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
@@ -350,20 +351,91 @@ printable_line(const char *s)
 	return 1;
 }
 
+/* Where a key was set: how often, its first lines and its last. */
+#define SEEN_LINES 8
+
+struct key_lines {
+	unsigned n;
+	unsigned first[SEEN_LINES];
+	unsigned last;
+};
+
+/* One warning per key set on several lines, at the line that applies and
+ * naming the earlier ones: "FILE:LAST: key: set on N lines (also lines 3,
+ * 7, ... and M more); the last one applies". */
+static void
+warn_duplicates(const char *path, const struct key_lines *seen, ag_config_warn_fn warn,
+                void *ctx)
+{
+	char msg[AG_ERRBUF], more[32];
+	size_t i, k, shown, len;
+
+	for (i = 0; i < AG_ARRAY_SIZE(options); i++) {
+		if (seen[i].n < 2 || options[i].type == T_NETLIST)
+			continue;
+		len = (size_t)snprintf(msg, sizeof(msg), "%s:%u: %s: set on %u lines (also line%s",
+		                       path, seen[i].last, options[i].name, seen[i].n,
+		                       seen[i].n > 2 ? "s" : "");
+		shown = seen[i].n - 1 < SEEN_LINES ? seen[i].n - 1 : SEEN_LINES;
+		for (k = 0; k < shown && len < sizeof(msg); k++)
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s %u", k > 0 ? "," : "",
+			                        seen[i].first[k]);
+		more[0] = '\0';
+		if (seen[i].n - 1 > shown)
+			snprintf(more, sizeof(more), " and %u more", seen[i].n - 1 - (unsigned)shown);
+		if (len < sizeof(msg))
+			snprintf(msg + len, sizeof(msg) - len, "%s); the last one applies", more);
+		warn(ctx, msg);
+	}
+}
+
 int
 ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
                     char err[AG_ERRBUF])
 {
+	return ag_config_load_file_warn(cfg, path, missing_ok, NULL, NULL, err);
+}
+
+int
+ag_config_load_file_warn(struct ag_config *cfg, const char *path, int missing_ok,
+                         ag_config_warn_fn warn, void *warn_ctx, char err[AG_ERRBUF])
+{
 	struct ag_config work;
+	struct key_lines seen[AG_ARRAY_SIZE(options)];
 	const struct option_def *o;
 	const char *reason = NULL, *why = NULL;
 	char *buf = NULL, *line, *next, *key, *value, *eq;
-	char ekey[4 * 32 + 8];
-	size_t len, llen;
+	char ekey[4 * 32 + 8], abspath[PATH_MAX], baddir[PATH_MAX];
+	size_t len, llen, idx;
 	unsigned lineno = 0;
 	int r, ret = AG_ERR_CONFIG;
 
 	err[0] = '\0';
+	/* The directories above it, as for the state: a directory others may
+	 * write lets them swap the file.  A relative name (helpers' --conf)
+	 * is checked from the working directory's real path. */
+	if (path[0] == '/') {
+		r = ag_strlcpy(abspath, path, sizeof(abspath));
+	} else if (getcwd(abspath, sizeof(abspath)) != NULL) {
+		len = strlen(abspath);
+		r = snprintf(abspath + len, sizeof(abspath) - len, "/%s", path) >=
+		            (int)(sizeof(abspath) - len) ? AG_ERR_TOOLONG : 0;
+	} else {
+		snprintf(err, AG_ERRBUF, "%s: the working directory cannot be examined", path);
+		return AG_ERR_CONFIG;
+	}
+	if (r != 0) {
+		snprintf(err, AG_ERRBUF, "%s: path too long", path);
+		return AG_ERR_CONFIG;
+	}
+	r = ag_safe_check_parents_at(abspath, baddir, sizeof(baddir), &reason);
+	if (r == AG_ERR_NOTFOUND && missing_ok)
+		return 0;
+	if (r != 0) {
+		snprintf(err, AG_ERRBUF, "%s: %s%s%s%s", path, reason, baddir[0] != '\0' ? " (" : "",
+		         baddir, baddir[0] != '\0' ? ")" : "");
+		return r == AG_ERR_NOTFOUND ? AG_ERR_CONFIG : r;
+	}
 	r = ag_safe_read_file(path, AG_CONFIG_MAX_SIZE, 0, &buf, &len, &reason);
 	if (r == AG_ERR_NOTFOUND && missing_ok)
 		return 0;
@@ -375,6 +447,7 @@ ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
 		snprintf(err, AG_ERRBUF, "%s: contains a NUL byte", path);
 		goto out;
 	}
+	memset(seen, 0, sizeof(seen));
 	/* Parse into a copy so a bad file leaves cfg untouched. */
 	work = *cfg;
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
@@ -417,8 +490,17 @@ ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
 			snprintf(err, AG_ERRBUF, "%s:%u: %s: %s", path, lineno, ekey, why);
 			goto out;
 		}
+		/* A later line overrides an earlier one: legal, but 3,000 deny
+		 * lines or a forgotten old value deserve a word. */
+		idx = (size_t)(o - options);
+		if (seen[idx].n > 0 && seen[idx].n - 1 < SEEN_LINES)
+			seen[idx].first[seen[idx].n - 1] = seen[idx].last;
+		seen[idx].n++;
+		seen[idx].last = lineno;
 	}
 	*cfg = work;
+	if (warn != NULL)
+		warn_duplicates(path, seen, warn, warn_ctx);
 	ret = 0;
 out:
 	free(buf);

@@ -94,11 +94,25 @@ const char *ag_config_default_path(void);
 
 /* Reads a configuration file into cfg (over what is already there).  The
  * file must be a regular file, not a symlink, owned by root or the caller,
- * not writable by group or others, and at most AG_CONFIG_MAX_SIZE bytes.
- * With missing_ok set, a file that does not exist leaves cfg unchanged.
- * On error, returns AG_ERR_* and writes "FILE:LINE: key: reason" to err. */
+ * not writable by group or others, and at most AG_CONFIG_MAX_SIZE bytes;
+ * every directory above it must pass ag_safe_check_parents() (as the
+ * state's do), even when the file is missing: whoever can write there
+ * could put one in.  With missing_ok set, a file that does not exist
+ * leaves cfg unchanged.  On error, returns AG_ERR_* and writes
+ * "FILE:LINE: key: reason" to err. */
 int ag_config_load_file(struct ag_config *cfg, const char *path, int missing_ok,
                         char err[AG_ERRBUF]);
+
+/* Receives a warning about a file that loaded: one line of at most
+ * AG_ERRBUF bytes, "FILE:LINE: key: what". */
+typedef void (*ag_config_warn_fn)(void *ctx, const char *msg);
+
+/* ag_config_load_file(), calling warn (when not NULL) for what is legal
+ * but probably a mistake: a key set on more than one line (the last one
+ * applies; host_allow, whose lines add up, excepted), one warning per key
+ * naming its lines.  Warnings come only for a file that loaded. */
+int ag_config_load_file_warn(struct ag_config *cfg, const char *path, int missing_ok,
+                             ag_config_warn_fn warn, void *warn_ctx, char err[AG_ERRBUF]);
 
 /* Applies one module argument ("key=value" or a bare boolean key).  Keys
  * that only make sense for the PAM module (silent, nodelay, debug) are

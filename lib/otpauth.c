@@ -10,6 +10,7 @@
 #include "error.h"
 #include "otpauth.h"
 #include "totp.h"
+#include "util.h"
 
 /* A bounded output buffer: appends stop at the first overflow. */
 struct outbuf {
@@ -68,9 +69,8 @@ enum name_fault { NAME_OK, NAME_MISSING, NAME_EMPTY, NAME_TOOLONG, NAME_UTF8, NA
 static enum name_fault
 check_name(const char *name, size_t max)
 {
-	const unsigned char *p;
-	size_t len, i, k, need;
-	uint32_t cp, min;
+	size_t len, i, k;
+	uint32_t cp = 0;
 
 	if (name == NULL)
 		return NAME_MISSING;
@@ -79,36 +79,9 @@ check_name(const char *name, size_t max)
 		return NAME_EMPTY;
 	if (len > max)
 		return NAME_TOOLONG;
-	p = (const unsigned char *)name;
-	for (i = 0; i < len; i += need + 1) {
-		min = 0;
-		if (p[i] < 0x80) {
-			need = 0;
-			cp = p[i];
-		} else if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-			need = 1;
-			cp = p[i] & 0x1f;
-			min = 0x80;
-		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-			need = 2;
-			cp = p[i] & 0x0f;
-			min = 0x800;
-		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-			need = 3;
-			cp = p[i] & 0x07;
-			min = 0x10000;
-		} else {
-			return NAME_UTF8;
-		}
-		if (need >= len - i)
-			return NAME_UTF8; /* truncated sequence */
-		for (k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return NAME_UTF8;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return NAME_UTF8; /* overlong, out of range, surrogate */
+	for (i = 0; i < len; i += k) {
+		if ((k = ag_utf8_decode(name + i, len - i, &cp)) == 0)
+			return NAME_UTF8; /* overlong, out of range, surrogate, cut short */
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return NAME_CONTROL; /* C0, DEL, C1 */
 	}

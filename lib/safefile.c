@@ -37,10 +37,27 @@ ag_safe_check_stat(const struct stat *st, int flags, const char **reasonp)
 int
 ag_safe_check_parents(const char *path, const char **reasonp)
 {
+	return ag_safe_check_parents_at(path, NULL, 0, reasonp);
+}
+
+/* Names dir as the one at fault and returns ret. */
+static int
+parent_fault(char *out, size_t outsize, const char *dir, int ret)
+{
+	if (out != NULL && outsize > 0)
+		ag_strlcpy(out, dir, outsize);
+	return ret;
+}
+
+int
+ag_safe_check_parents_at(const char *path, char *dir, size_t dirsize, const char **reasonp)
+{
 	char buf[PATH_MAX];
 	struct stat st;
 	char *slash;
 
+	if (dir != NULL && dirsize > 0)
+		dir[0] = '\0';
 	if (path[0] != '/') {
 		*reasonp = "is not an absolute path";
 		return AG_ERR_UNSAFE;
@@ -59,19 +76,20 @@ ag_safe_check_parents(const char *path, const char **reasonp)
 			*slash = '\0';
 		if (lstat(buf, &st) != 0) {
 			*reasonp = "has a parent directory that cannot be examined";
-			return errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO;
+			return parent_fault(dir, dirsize, buf,
+			                    errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO);
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			*reasonp = "has a parent that is not a directory (or is a symlink)";
-			return AG_ERR_UNSAFE;
+			return parent_fault(dir, dirsize, buf, AG_ERR_UNSAFE);
 		}
 		if (st.st_uid != 0 && st.st_uid != geteuid()) {
 			*reasonp = "has a parent directory not owned by root or the current user";
-			return AG_ERR_UNSAFE;
+			return parent_fault(dir, dirsize, buf, AG_ERR_UNSAFE);
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
 			*reasonp = "has a parent directory writable by group or others";
-			return AG_ERR_UNSAFE;
+			return parent_fault(dir, dirsize, buf, AG_ERR_UNSAFE);
 		}
 		if (strcmp(buf, "/") == 0)
 			break;

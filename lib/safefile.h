@@ -23,6 +23,11 @@ int ag_safe_check_stat(const struct stat *st, int flags, const char **reasonp);
  * sticky bit is set (as /tmp), so nobody else can swap a component. */
 int ag_safe_check_parents(const char *path, const char **reasonp);
 
+/* ag_safe_check_parents() that also names, on failure, the directory at
+ * fault in dir (dirsize bytes; "" when the path itself is the problem). */
+int ag_safe_check_parents_at(const char *path, char *dir, size_t dirsize,
+                             const char **reasonp);
+
 /* Checks a directory itself (lstat: a symlink is refused). */
 int ag_safe_check_dir(const char *path, int flags, const char **reasonp);
 

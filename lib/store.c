@@ -43,8 +43,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SUBJ_DEL_ID] = "DELETE FROM subject WHERE id = ?1",
 	[S_SUBJ_PURGE] = "DELETE FROM subject WHERE id IN "
 	                 "(SELECT id FROM subject WHERE expires < ?1 ORDER BY expires LIMIT ?2)",
+	/* Current locks first, then the most recently active: however
+	 * many names a spray adds, a limited list still shows every lock. */
 	[S_SUBJ_LIST] = "SELECT s.id, s.kind, s.name, s.locked_until FROM subject s "
-	                "ORDER BY s.expires DESC LIMIT ?1",
+	                "ORDER BY s.locked_until > ?1 DESC, s.expires DESC, s.id DESC",
 	[S_FAIL_STATS] = "SELECT count(*), coalesce(sum(pending), 0), coalesce(max(at), 0),"
 	                 " coalesce(max(CASE WHEN pending = 0 THEN at END), 0),"
 	                 " coalesce(min(at), 0)"
@@ -1059,22 +1061,27 @@ ag_store_subject_info(struct ag_store *st, enum ag_subject_kind kind, const char
 
 int
 ag_store_list_subjects(struct ag_store *st, int64_t window, int64_t now, size_t limit,
-                       int (*fn)(void *ctx, const struct ag_subject_info *info), void *ctx)
+                       int (*fn)(void *ctx, const struct ag_subject_info *info), void *ctx,
+                       int64_t *omittedp)
 {
 	struct ag_subject_info *info = NULL;
 	sqlite3_stmt *s;
+	size_t shown = 0;
 	int rc, r = 0;
 
+	*omittedp = 0;
 	st->errmsg[0] = '\0';
 	if ((info = malloc(sizeof(*info))) == NULL)
 		return AG_ERR_NOMEM;
-	/* A separate statement: fill_info uses the cached ones meanwhile. */
+	/* A separate statement: fill_info uses the cached ones meanwhile,
+	 * all within the read transaction this one holds, so the list and
+	 * the count of the rest come from one snapshot. */
 	rc = sqlite3_prepare_v2(st->db, stmt_sql[S_SUBJ_LIST], -1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		free(info);
 		return ag_store_fail(st, rc, "list subjects");
 	}
-	sqlite3_bind_int64(s, 1, limit > 0 ? (int64_t)limit : -1);
+	sqlite3_bind_int64(s, 1, now);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *name = sqlite3_column_text(s, 2);
 
@@ -1086,6 +1093,12 @@ ag_store_list_subjects(struct ag_store *st, int64_t window, int64_t now, size_t 
 			break;
 		if (info->state.failures == 0 && info->state.locked_until == 0)
 			continue;
+		/* Past the limit, only counted: the caller says how many. */
+		if (limit > 0 && shown >= limit) {
+			(*omittedp)++;
+			continue;
+		}
+		shown++;
 		if (fn(ctx, info) != 0)
 			break;
 	}

@@ -108,12 +108,15 @@ int ag_store_subject_info(struct ag_store *store, enum ag_subject_kind kind,
                           const char *name, int64_t window, int64_t now,
                           struct ag_subject_info *info);
 
-/* Calls fn for each subject with failures or a lock, newest first, at most
- * limit subjects.  fn returns 0 to continue. */
+/* Calls fn for each subject with failures or a lock: the current locks
+ * first, then the others, each group most recently active first; at most
+ * limit subjects (0: all).  *omitted receives how many more there are
+ * past the limit.  fn returns 0 to continue (a stop leaves *omitted
+ * short). */
 int ag_store_list_subjects(struct ag_store *store, int64_t window, int64_t now,
                            size_t limit,
                            int (*fn)(void *ctx, const struct ag_subject_info *info),
-                           void *ctx);
+                           void *ctx, int64_t *omitted);
 
 /* Forgets a subject's failures and lock.  *found tells whether it had any. */
 int ag_store_unlock(struct ag_store *store, enum ag_subject_kind kind, const char *name,

@@ -160,6 +160,62 @@ ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
 	dst[o] = '\0';
 }
 
+size_t
+ag_utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t v, min;
+	size_t need, k;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		if (cp != NULL)
+			*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		need = 1;
+		v = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		need = 2;
+		v = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		need = 3;
+		v = p[0] & 0x07;
+		min = 0x10000;
+	} else {
+		return 0; /* a continuation byte, 0xc0/0xc1 (overlong), 0xf5..0xff */
+	}
+	if (need >= n)
+		return 0; /* cut short */
+	for (k = 1; k <= need; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[k] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0; /* overlong, out of range, surrogate */
+	if (cp != NULL)
+		*cp = v;
+	return need + 1;
+}
+
+int
+ag_utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0, k;
+
+	while (i < len) {
+		if ((k = ag_utf8_decode(s + i, len - i, NULL)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
 void
 ag_format_wait(char *dst, size_t dstsize, int64_t seconds)
 {

@@ -32,6 +32,16 @@ int ag_strlcpy(char *dst, const char *src, size_t dstsize);
 void ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
                    size_t maxout);
 
+/* Length of the UTF-8 sequence at s (n bytes available, n > 0): 1 to 4
+ * when it is well-formed per RFC 3629 -- no overlong form, no surrogate,
+ * nothing above U+10FFFF, not cut short -- with the code point in *cp
+ * (may be NULL); 0 when it is not, *cp then untouched.  jansson refuses
+ * exactly the strings that hold such a byte. */
+size_t ag_utf8_decode(const char *s, size_t n, uint32_t *cp);
+
+/* 1 when the len bytes of s are all well-formed UTF-8 (see above). */
+int ag_utf8_valid(const char *s, size_t len);
+
 /* Formats a duration in words for people: "57 minutes", "16 seconds". */
 void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
 

@@ -80,6 +80,16 @@ struct config_cache {
 	struct ag_config cfg;
 };
 
+/* A file that loads but sets a key twice: said once per PAM handle (the
+ * file is read once per handle), at LOG_WARNING; the login goes on. */
+static void
+log_config_warning(void *ctx, const char *msg)
+{
+	struct module *m = ctx;
+
+	pam_syslog(m->pamh, LOG_WARNING, "event=config_warning: %s", msg);
+}
+
 static int
 file_config(struct module *m, const char *conf, int explicit_conf, char err[AG_ERRBUF])
 {
@@ -93,7 +103,8 @@ file_config(struct module *m, const char *conf, int explicit_conf, char err[AG_E
 		return 0;
 	}
 	ag_config_defaults(&m->cfg);
-	if ((r = ag_config_load_file(&m->cfg, conf, !explicit_conf, err)) != 0)
+	if ((r = ag_config_load_file_warn(&m->cfg, conf, !explicit_conf, log_config_warning, m,
+	                                  err)) != 0)
 		return r;
 	if ((cc = malloc(sizeof(*cc))) != NULL) {
 		ag_strlcpy(cc->path, conf, sizeof(cc->path));

@@ -97,7 +97,7 @@ odd_rhost() {
 	ag_status
 	ag_expect_eq "rhost $desc: the host subject has a failure counted" 1 "$(ag_python -c '
 import json, sys
-rows = [r for r in json.loads(sys.argv[1]) if r["kind"] == "host" and r["subject"] == sys.argv[2]]
+rows = [r for r in json.loads(sys.argv[1])["subjects"] if r["kind"] == "host" and r["subject"] == sys.argv[2]]
 print(1 if len(rows) == 1 and rows[0]["failures"] >= 1 else 0)' "$AG_JSON" "$host")"
 	AG_RHOST=192.0.2.90
 }
@@ -110,7 +110,7 @@ odd_rhost "the same DNS name in lower case" 'gateway.example.com' 'gateway.examp
 ag_status
 ag_expect_eq "gateway.example.com has 2 failures" 2 "$(ag_python -c '
 import json, sys
-print(sum(r["failures"] for r in json.loads(sys.argv[1]) if r["subject"] == "gateway.example.com"))' "$AG_JSON")"
+print(sum(r["failures"] for r in json.loads(sys.argv[1])["subjects"] if r["subject"] == "gateway.example.com"))' "$AG_JSON")"
 odd_rhost "address with a port" '192.0.2.1:22' 'raw:192.0.2.1:22'
 odd_rhost "scoped link-local" 'fe80::1%eth0' 'raw:fe80::1\x25eth0'
 odd_rhost "SQL" "'); DELETE FROM failure; --" 'raw:\x27\x29\x3b\x20DELETE\x20FROM\x20failure\x3b\x20--'

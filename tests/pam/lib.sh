@@ -302,25 +302,33 @@ ag_cleanup() {
 # a state_file in $AG_TMP/NAME-state/ and a secrets_key in $AG_TMP/keys/, or
 # in $AG_STATE_DIR/keys/ when that is set) and runs authguard-ctl init for
 # it, which creates the state and, when missing, the key.  Sets AG_CONF,
-# AG_DB and AG_KEY (a "secrets_key = PATH" LINE overrides the key).  With
+# AG_DB and AG_KEY (a "state_file = PATH" or "secrets_key = PATH" LINE
+# replaces the default line: a key set twice is warned about).  With
 # AG_RUNAS set, init runs as that user (the state directory must then exist
 # and belong to it).  The key is always named: the built-in path is under
 # /etc, which init would otherwise create.
 ag_conf() {
-	local name=$1 line out
+	local name=$1 line out own_db=0 own_key=0
 	shift
 	AG_CONF=$AG_TMP/$name.conf
 	AG_DB=${AG_STATE_DIR:-$AG_TMP/$name-state}/state.db
 	AG_KEY=${AG_STATE_DIR:-$AG_TMP}/keys/secrets.key
 	for line in "$@"; do
 		case $line in
-		secrets_key*=*) AG_KEY=$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//') ;;
+		secrets_key*=*)
+			AG_KEY=$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+			own_key=1
+			;;
+		state_file*=*)
+			AG_DB=$(printf '%s' "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+			own_db=1
+			;;
 		esac
 	done
 	{
 		printf '# %s: test configuration\n' "$name"
-		printf 'state_file = %s\n' "$AG_DB"
-		printf 'secrets_key = %s\n' "${AG_STATE_DIR:-$AG_TMP}/keys/secrets.key"
+		[ "$own_db" = 1 ] || printf 'state_file = %s\n' "$AG_DB"
+		[ "$own_key" = 1 ] || printf 'secrets_key = %s\n' "$AG_KEY"
 		for line in "$@"; do
 			printf '%s\n' "$line"
 		done

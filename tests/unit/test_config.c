@@ -463,6 +463,145 @@ test_unsafe_files(void)
 	is_int(ag_config_load_file(&cfg, path, 1, err), 0, "missing directory with missing_ok: ok");
 }
 
+/* The directories above the file, as the state's: one others may write
+ * (without the sticky bit of /tmp) lets them swap the file. */
+static void
+test_unsafe_parents(void)
+{
+	struct ag_config cfg;
+	char err[AG_ERRBUF], dir[PATH_MAX], path[PATH_MAX], cwd[PATH_MAX];
+	int fd;
+
+	/* world-writable, no sticky bit */
+	snprintf(dir, sizeof(dir), "%s/o+w", tmpdir);
+	snprintf(path, sizeof(path), "%s/authguard.conf", dir);
+	if (mkdir(dir, 0755) != 0 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644)) < 0 ||
+	    write(fd, "deny = 1\n", 9) != 9 || close(fd) != 0 || chmod(dir, 0777) != 0) {
+		ok(0, "set up %s: %s", dir, strerror(errno));
+		return;
+	}
+	check_refused("file in a world-writable directory", path, AG_ERR_UNSAFE,
+	              "parent directory writable by group or others");
+	ag_config_defaults(&cfg);
+	ag_config_load_file(&cfg, path, 0, err);
+	ok(contains(err, dir), "the message names the directory (got \"%s\")", err);
+	/* a file that is not there yet, in such a directory: anyone could put
+	 * it there, so it is refused even where a missing file is fine */
+	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	ok(ag_config_load_file(&cfg, path, 1, err) == AG_ERR_UNSAFE,
+	   "missing file in a world-writable directory, missing_ok: refused (got \"%s\")", err);
+	/* group-writable */
+	chmod(dir, 0775);
+	snprintf(path, sizeof(path), "%s/authguard.conf", dir);
+	check_refused("file in a group-writable directory", path, AG_ERR_UNSAFE, "writable by group");
+	/* world-writable with the sticky bit, as /tmp: accepted */
+	chmod(dir, 01777);
+	ag_config_defaults(&cfg);
+	is_int(ag_config_load_file(&cfg, path, 0, err), 0, "file in a sticky 1777 directory loads");
+	is_int(cfg.deny, 1, "...and applies");
+	chmod(dir, 0755);
+	is_int(ag_config_load_file(&cfg, path, 0, err), 0, "file in a 0755 directory loads");
+
+	/* a relative name is checked from the real working directory */
+	if (getcwd(cwd, sizeof(cwd)) != NULL && chdir(tmpdir) == 0) {
+		chmod(dir, 0777);
+		ok(ag_config_load_file(&cfg, "o+w/authguard.conf", 0, err) == AG_ERR_UNSAFE,
+		   "relative name under a world-writable directory: refused (got \"%s\")", err);
+		chmod(dir, 0755);
+		is_int(ag_config_load_file(&cfg, "o+w/authguard.conf", 0, err), 0,
+		       "relative name under safe directories: loads");
+		if (chdir(cwd) != 0)
+			diag("cannot return to %s", cwd);
+	} else {
+		ok(0, "chdir %s: %s", tmpdir, strerror(errno));
+	}
+
+	/* a parent owned by another user */
+	if (geteuid() == 0) {
+		if (chown(dir, 12345, 12345) == 0)
+			check_refused("file under a directory of another user", path, AG_ERR_UNSAFE,
+			              "not owned by root");
+		else
+			ok(0, "chown: %s", strerror(errno));
+		if (chown(dir, 0, 0) != 0)
+			diag("chown back: %s", strerror(errno));
+	} else {
+		skip("directory owned by another user: needs root");
+	}
+}
+
+struct warnings {
+	char msg[8][AG_ERRBUF];
+	int n;
+};
+
+static void
+collect(void *ctx, const char *msg)
+{
+	struct warnings *w = ctx;
+
+	if (w->n < 8)
+		ag_strlcpy(w->msg[w->n], msg, sizeof(w->msg[0]));
+	w->n++;
+}
+
+/* A key set on several lines: the last applies, and a warning names the
+ * lines (3,000 deny lines became one value without a word). */
+static void
+test_duplicates(void)
+{
+	struct ag_config cfg;
+	struct warnings w;
+	char err[AG_ERRBUF], want[AG_ERRBUF], *big;
+	const char *p;
+	size_t len = 0;
+	int i;
+
+	memset(&w, 0, sizeof(w));
+	p = write_file("dup.conf", "# comment\ndeny = 3\nfail_window = 5m\n"
+	                           "host_allow = 192.0.2.0/24\nhost_allow = 198.51.100.0/24\n"
+	                           "deny = 7\n");
+	ag_config_defaults(&cfg);
+	is_int(ag_config_load_file_warn(&cfg, p, 0, collect, &w, err), 0, "duplicate key: loads");
+	is_int(cfg.deny, 7, "duplicate key: the last line applies");
+	is_int(cfg.n_host_allow, 2, "host_allow lines add up");
+	is_int(w.n, 1, "one warning: deny (host_allow's lines add up, fail_window is once)");
+	snprintf(want, sizeof(want), "%s:6: deny: set on 2 lines (also line 2); the last one applies",
+	         p);
+	is_str(w.msg[0], want, "the warning names the file, the lines and the key");
+
+	/* 3,000 deny lines: one warning, the lines named up to a bound */
+	if ((big = malloc(3000 * 16)) != NULL) {
+		for (i = 1; i <= 3000; i++)
+			len += (size_t)snprintf(big + len, 3000 * 16 - len, "deny = %d\n", i);
+		p = write_file_n("dup3000.conf", big, len, 0644);
+		free(big);
+		memset(&w, 0, sizeof(w));
+		ag_config_defaults(&cfg);
+		is_int(ag_config_load_file_warn(&cfg, p, 0, collect, &w, err), 0, "3000 deny lines: load");
+		is_int(cfg.deny, 3000, "3000 deny lines: the last applies");
+		is_int(w.n, 1, "3000 deny lines: one warning");
+		snprintf(want, sizeof(want),
+		         "%s:3000: deny: set on 3000 lines (also lines 1, 2, 3, 4, 5, 6, 7, 8 and 2991 "
+		         "more); the last one applies", p);
+		is_str(w.msg[0], want, "3000 deny lines: the warning names lines and the count");
+		ok(one_line(w.msg[0]), "the warning is one line");
+	}
+
+	/* no warning for a clean file, none for a file that fails */
+	memset(&w, 0, sizeof(w));
+	p = write_file("clean.conf", "deny = 3\nlock_time = 1h\n");
+	is_int(ag_config_load_file_warn(&cfg, p, 0, collect, &w, err), 0, "clean file loads");
+	is_int(w.n, 0, "clean file: no warning");
+	p = write_file("dupbad.conf", "deny = 3\ndeny = 4\ndeny = x\n");
+	ok(ag_config_load_file_warn(&cfg, p, 0, collect, &w, err) != 0, "a bad file is an error");
+	is_int(w.n, 0, "...and warns about nothing");
+	/* the plain loader takes the same file quietly */
+	p = write_file("dup2.conf", "deny = 3\ndeny = 4\n");
+	is_int(ag_config_load_file(&cfg, p, 0, err), 0, "ag_config_load_file loads a duplicate");
+	is_int(cfg.deny, 4, "...the last applies");
+}
+
 static void
 check_arg(struct ag_config *cfg, const char *arg)
 {
@@ -623,6 +762,8 @@ main(void)
 	test_good_file();
 	test_bad_files();
 	test_unsafe_files();
+	test_unsafe_parents();
+	test_duplicates();
 	test_module_args();
 	test_validate();
 	cleanup();

@@ -870,6 +870,71 @@ count_cb(void *ctx, const struct ag_subject_info *info)
 	return 0;
 }
 
+/* Records the names fn sees, in order. */
+struct seen {
+	char names[8][32];
+	int n;
+};
+
+static int
+seen_cb(void *ctx, const struct ag_subject_info *info)
+{
+	struct seen *sn = ctx;
+
+	if (sn->n < 8)
+		ag_strlcpy(sn->names[sn->n], info->name, sizeof(sn->names[0]));
+	sn->n++;
+	return 0;
+}
+
+/* A spray newer than a lock cannot push the lock out of a limited list;
+ * the rest is counted, not silently dropped. */
+static void
+test_list_locks_first(void)
+{
+	struct ag_store *st = open_store("listlimit");
+	struct ag_subject_ref s[1];
+	struct ag_settled out[1];
+	struct seen sn;
+	char name[32];
+	int64_t t = T0, omitted = -1;
+	int i;
+
+	if (st == NULL) {
+		ok(0, "open listlimit store");
+		return;
+	}
+	/* oldest: a lock that has run out, then a current lock */
+	s[0] = account("was-locked", 1, 60, 0);
+	ag_store_settle_failure(st, s, 1, 0, t, out);
+	s[0] = account("locked", 1, 3600, 0);
+	ag_store_settle_failure(st, s, 1, 0, t + 1, out);
+	/* then, late in the lock, a spray of 20 names whose rows outlive it */
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "spray%02d", i);
+		s[0] = account(name, 10, 3600, 0);
+		ag_store_settle_failure(st, s, 1, 0, t + 3000 + i, out);
+	}
+	memset(&sn, 0, sizeof(sn));
+	is_int(ag_store_list_subjects(st, WINDOW, t + 3100, 5, seen_cb, &sn, &omitted), 0,
+	       "list with a limit of 5");
+	is_int(sn.n, 5, "5 subjects listed");
+	is_str(sn.names[0], "locked", "the current lock comes first, before newer failures");
+	is_str(sn.names[1], "spray19", "then the most recently active");
+	is_int(omitted, 16, "16 left out and counted (the lock that ran out is not one)");
+	memset(&sn, 0, sizeof(sn));
+	is_int(ag_store_list_subjects(st, WINDOW, t + 3100, 1, seen_cb, &sn, &omitted), 0,
+	       "list with a limit of 1");
+	is_str(sn.names[0], "locked", "a limit of 1 still shows the lock");
+	is_int(omitted, 20, "20 left out");
+	memset(&sn, 0, sizeof(sn));
+	is_int(ag_store_list_subjects(st, WINDOW, t + 3100, 0, seen_cb, &sn, &omitted), 0,
+	       "list without a limit");
+	is_int(sn.n, 21, "21 subjects without a limit");
+	is_int(omitted, 0, "none left out");
+	ag_store_close(st);
+}
+
 static void
 test_purge(void)
 {
@@ -878,7 +943,7 @@ test_purge(void)
 	struct ag_subject_ref s[1];
 	struct ag_settled out[1];
 	char dir[PATH_MAX], path[PATH_MAX + 16], name[64];
-	int64_t deleted = -1, t = T0, sub;
+	int64_t deleted = -1, t = T0, sub, omitted = -1;
 	int i, j, errors = 0, n;
 	unsigned seed = 12345;
 
@@ -904,11 +969,13 @@ test_purge(void)
 	is_int(errors, 0, "1000 random names recorded");
 	is_int(sql_int(path, "SELECT count(*) FROM subject"), 1000, "1000 subjects stored");
 	n = 0;
-	is_int(ag_store_list_subjects(st, WINDOW, t, 0, count_cb, &n), 0, "list subjects");
+	is_int(ag_store_list_subjects(st, WINDOW, t, 0, count_cb, &n, &omitted), 0, "list subjects");
 	is_int(n, 1000, "list shows 1000 subjects");
+	is_int(omitted, 0, "no limit: nothing omitted");
 	n = 0;
-	ag_store_list_subjects(st, WINDOW, t, 10, count_cb, &n);
+	ag_store_list_subjects(st, WINDOW, t, 10, count_cb, &n, &omitted);
 	is_int(n, 10, "list honours its limit");
+	is_int(omitted, 990, "the list says how many it left out");
 
 	/* one locked subject outlives the window, one forever-locked stays */
 	s[0] = account("locked", 1, 3600, 0);
@@ -1172,6 +1239,7 @@ main(void)
 		is_int(ag_store_check(st), 0, "quick_check after all of it");
 		ag_store_close(st);
 	}
+	test_list_locks_first();
 	test_purge();
 	test_tampered();
 	cleanup();

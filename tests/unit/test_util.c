@@ -325,6 +325,61 @@ test_log_escape(void)
 	ok(strlen(big) <= 100 + 3, "cut output at most maxout + 3 bytes (%zu)", strlen(big));
 }
 
+/* RFC 3629 and jansson agree on what is UTF-8; these are the edges. */
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t len, want;
+		uint32_t cp;
+		const char *what;
+	} cases[] = {
+		{ "a", 1, 1, 'a', "ASCII" },
+		{ "\x7f", 1, 1, 0x7f, "DEL is ASCII" },
+		{ "\xc2\x80", 2, 2, 0x80, "smallest 2-byte" },
+		{ "\xdf\xbf", 2, 2, 0x7ff, "largest 2-byte" },
+		{ "\xe0\xa0\x80", 3, 3, 0x800, "smallest 3-byte" },
+		{ "\xed\x9f\xbf", 3, 3, 0xd7ff, "just below the surrogates" },
+		{ "\xee\x80\x80", 3, 3, 0xe000, "just above the surrogates" },
+		{ "\xef\xbf\xbf", 3, 3, 0xffff, "U+FFFF" },
+		{ "\xf0\x90\x80\x80", 4, 4, 0x10000, "smallest 4-byte" },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff, "U+10FFFF" },
+		{ "\x80", 1, 0, 0, "a lone continuation byte" },
+		{ "\xbf", 1, 0, 0, "another continuation byte" },
+		{ "\xc0\xaf", 2, 0, 0, "overlong '/' (0xc0)" },
+		{ "\xc1\xbf", 2, 0, 0, "overlong (0xc1)" },
+		{ "\xe0\x9f\xbf", 3, 0, 0, "overlong 3-byte" },
+		{ "\xf0\x8f\xbf\xbf", 4, 0, 0, "overlong 4-byte" },
+		{ "\xed\xa0\x80", 3, 0, 0, "surrogate U+D800" },
+		{ "\xed\xbf\xbf", 3, 0, 0, "surrogate U+DFFF" },
+		{ "\xf4\x90\x80\x80", 4, 0, 0, "above U+10FFFF" },
+		{ "\xf5\x80\x80\x80", 4, 0, 0, "0xf5 lead" },
+		{ "\xff", 1, 0, 0, "0xff" },
+		{ "\xc3", 1, 0, 0, "cut short (2-byte)" },
+		{ "\xe2\x82", 2, 0, 0, "cut short (3-byte)" },
+		{ "\xe2\x28\xa1", 3, 0, 0, "bad continuation" },
+		{ "\xc3\xa9", 1, 0, 0, "valid bytes past n are not read" },
+	};
+	size_t i;
+	uint32_t cp;
+
+	for (i = 0; i < AG_ARRAY_SIZE(cases); i++) {
+		cp = 0xdeadbeef;
+		is_int(ag_utf8_decode(cases[i].s, cases[i].len, &cp), cases[i].want, "utf8: %s",
+		       cases[i].what);
+		if (cases[i].want != 0)
+			is_int(cp, cases[i].cp, "utf8: %s: code point", cases[i].what);
+		else
+			is_int(cp, 0xdeadbeef, "utf8: %s: code point untouched", cases[i].what);
+	}
+	is_int(ag_utf8_decode("x", 0, NULL), 0, "utf8: nothing to decode");
+	is_int(ag_utf8_valid("", 0), 1, "utf8: empty is valid");
+	is_int(ag_utf8_valid("j\xc3\xbcrgen", 7), 1, "utf8: valid name");
+	is_int(ag_utf8_valid("spray\xffuser", 10), 0, "utf8: 0xff inside");
+	is_int(ag_utf8_valid("ok\xe2\x82", 4), 0, "utf8: cut short at the end");
+}
+
 static void
 test_format_wait(void)
 {
@@ -425,6 +480,7 @@ main(void)
 	test_parse_bool();
 	test_strlcpy();
 	test_log_escape();
+	test_utf8();
 	test_format_wait();
 	test_small_modules();
 	return done_testing();

@@ -35,6 +35,7 @@ enum ag_jwt_reason {
 	AG_JWT_UNKNOWN_KID,      /* kid missing, not a string or not in the keyring */
 	AG_JWT_CRIT,             /* a "crit" header parameter (none is understood) */
 	AG_JWT_EMBEDDED_KEY,     /* jwk, jku, x5u or x5c in the header */
+	AG_JWT_UNKNOWN_HEADER,   /* a header member other than alg, kid and typ */
 	AG_JWT_BAD_SIGNATURE,
 	AG_JWT_EXPIRED,          /* now >= exp + leeway */
 	AG_JWT_NOT_YET_VALID,    /* now < nbf - leeway */
@@ -83,7 +84,8 @@ int ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *t
  *   claims are JSON objects without duplicate member names, with valid
  *   UTF-8 and at most AG_JWT_MAX_DEPTH levels; alg present and not "none"
  *   in any spelling, and one we implement; kid names a key; alg is that
- *   key's alg; no crit; no jwk/jku/x5u/x5c; signature; exp, nbf, iat
+ *   key's alg; no crit; no jwk/jku/x5u/x5c; no other header member than
+ *   alg, kid and typ (what ag_jwt_sign writes); signature; exp, nbf, iat
  *   (integers) with leeway; iss; aud; typ; sub and jti non-empty strings
  *   (sid, if present, a string).
  * A missing claim reports missing_claim and a claim of the wrong JSON type

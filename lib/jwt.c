@@ -63,6 +63,8 @@ ag_jwt_expect_init(struct ag_jwt_expect *exp, const char *issuer, const char *au
 	exp->max_len = AG_JWT_MAX_LEN_DEFAULT;
 }
 
+static int depth_ok(const uint8_t *p, size_t n, unsigned max);
+
 static int
 typ_valid(const char *typ)
 {
@@ -103,6 +105,10 @@ ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *typ, 
 		goto out;
 	hlen = strlen(htxt);
 	plen = strlen(ptxt);
+	/* Never sign what ag_jwt_verify would refuse as bad_claims. */
+	ret = AG_ERR_INVAL;
+	if (!depth_ok((const uint8_t *)ptxt, plen, AG_JWT_MAX_DEPTH))
+		goto out;
 	ret = AG_ERR_TOOLONG;
 	if (hlen > AG_JWT_MAX_LEN_DEFAULT || plen > AG_JWT_MAX_LEN_DEFAULT)
 		goto out;

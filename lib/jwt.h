@@ -72,7 +72,8 @@ const char *ag_jwt_reason_name(enum ag_jwt_reason reason);
  * keyring's active key: header {"alg": the key's, "kid", "typ": typ or
  * AG_JWT_TYP_DEFAULT when NULL}.  *token gets a new NUL-terminated string
  * (free with free()).  Returns 0, AG_ERR_INVAL (no active key, claims not
- * an object, typ empty, longer than AG_JWT_TYP_MAX or not printable ASCII),
+ * an object or nested deeper than AG_JWT_MAX_DEPTH, typ empty, longer than
+ * AG_JWT_TYP_MAX or not printable ASCII),
  * AG_ERR_TOOLONG (token above AG_JWT_MAX_LEN_DEFAULT), AG_ERR_NOMEM or
  * AG_ERR_SYSTEM. */
 int ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *typ,

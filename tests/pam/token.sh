@@ -358,6 +358,11 @@ expect_result "--claims-stdin with nothing on stdin: exit 2" 2
 "$PY" -c 'print("{\"blob\":\"" + "x" * 10000 + "\"}")' >"$AG_TMP/big.json"
 tk issue --sub alice --claims-stdin <"$AG_TMP/big.json"
 expect_result "claims too big for a token (10 kB): exit 2, too_large" 2 too_large
+"$PY" -c 'print("{\"deep\":" + "[" * 40 + "]" * 40 + "}")' >"$AG_TMP/deep.json"
+tk issue --sub alice --claims-stdin <"$AG_TMP/deep.json"
+expect_result "claims nested 41 deep (verify would refuse the token): exit 2, invalid_claim" 2 \
+	invalid_claim
+ag_expect_eq "... and no token printed" "<missing>" "$(jf "$AG_JSON" token)"
 
 ag_say "audience allow-list"
 issue --sub alice --aud api2.example.test

@@ -563,6 +563,34 @@ test_round_trips(void)
 	json_object_set_new(claims, "pad", json_string(big));
 	is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), AG_ERR_TOOLONG, "sign: token over 8 KiB");
 	json_decref(claims);
+	/* sign never makes a token verify refuses: claims of depth 32 (the
+	 * object and 31 arrays) are signed and verify, 33 are refused */
+	{
+		json_t *inner = json_array(), *c2;
+		enum ag_jwt_reason w = AG_JWT_ERROR;
+		int d;
+
+		for (d = 2; d < AG_JWT_MAX_DEPTH; d++)
+			inner = json_pack("[o]", inner);
+		claims = std_claims(NOW);
+		json_object_set(claims, "deep", inner);
+		tok = NULL;
+		is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), 0, "sign: claims %d levels deep",
+		       AG_JWT_MAX_DEPTH);
+		expect_default(&e);
+		c2 = NULL;
+		ok(tok != NULL && ag_jwt_verify(ring_ed, tok, strlen(tok), &e, NOW, &c2, &w) == 0,
+		   "... and verify accepts them (%s)", ag_jwt_reason_name(w));
+		json_decref(c2);
+		free(tok);
+		json_object_set_new(claims, "deep", json_pack("[o]", inner));
+		tok = NULL;
+		is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), AG_ERR_INVAL,
+		       "sign: claims %d levels deep refused (verify would say bad_claims)",
+		       AG_JWT_MAX_DEPTH + 1);
+		ok(tok == NULL, "sign: no token then");
+		json_decref(claims);
+	}
 
 	/* verify: argument checks give AG_JWT_ERROR, never a verdict */
 	expect_default(&e);

@@ -587,9 +587,83 @@ cmd_confirm(const struct opts *o)
 	                                    : "wrong code; the enrollment stays pending");
 }
 
-/* At the terminal, after the QR code: a few tries. */
+/* Appends one word of a command line for a POSIX shell: as it is when it
+ * holds only characters no shell treats specially, else in single quotes
+ * (a quote inside as '\''), or, when it holds a control character, as
+ * $'...' with \xHH escapes so that nothing unprintable reaches the
+ * terminal.  out has room for 4 * strlen(w) + 4 more bytes. */
+static char *
+shell_word(char *out, const char *w)
+{
+	static const char safe[] = "@%+=:,./_-";
+	const unsigned char *p;
+	int plain = w[0] != '\0', ctl = 0;
+
+	for (p = (const unsigned char *)w; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			ctl = 1;
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(safe, *p) != NULL))
+			plain = 0;
+	}
+	*out++ = ' ';
+	if (plain) {
+		memcpy(out, w, strlen(w));
+		return out + strlen(w);
+	}
+	if (ctl)
+		*out++ = '$';
+	*out++ = '\'';
+	for (p = (const unsigned char *)w; *p != '\0'; p++) {
+		if (ctl && (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '\'')) {
+			if (*p == '\\' || *p == '\'') {
+				*out++ = '\\';
+				*out++ = (char)*p;
+			} else {
+				out += snprintf(out, 5, "\\x%02x", *p);
+			}
+		} else if (*p == '\'') {
+			memcpy(out, "'\\''", 4);
+			out += 4;
+		} else {
+			*out++ = (char)*p;
+		}
+	}
+	*out++ = '\'';
+	return out;
+}
+
+/* The command that confirms this enrollment, for people who follow the
+ * hint literally: --conf and --user repeated as given (without --conf the
+ * confirmation would go to the default state), each quoted for the shell.
+ * A new string; exits 3 when out of memory. */
+static char *
+confirm_command(const struct opts *o)
+{
+	size_t n = sizeof("authguard-enroll --confirm") + 32;
+	char *buf, *p;
+
+	n += o->conf != NULL ? 4 * strlen(o->conf) + 16 : 0;
+	n += o->user != NULL ? 4 * strlen(o->user) + 16 : 0;
+	if ((buf = malloc(n)) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	p = buf + snprintf(buf, n, "authguard-enroll");
+	if (o->conf != NULL) {
+		memcpy(p, " --conf", 7);
+		p = shell_word(p + 7, o->conf);
+	}
+	if (o->user != NULL) {
+		memcpy(p, " --user", 7);
+		p = shell_word(p + 7, o->user);
+	}
+	memcpy(p, " --confirm", sizeof(" --confirm"));
+	return buf;
+}
+
+/* At the terminal, after the QR code: a few tries.  hint: the command
+ * that confirms later. */
 static int
-confirm_interactive(int64_t expires)
+confirm_interactive(int64_t expires, const char *hint)
 {
 	enum ag_mfa_result result = AG_MFA_WRONG;
 	char code[CODE_MAX], when[64];
@@ -623,7 +697,7 @@ confirm_interactive(int64_t expires)
 		cli_warn("%s", result == AG_MFA_MALFORMED ? "not a 6-digit code" : "wrong code");
 	}
 	cli_warn("not confirmed; the enrollment stays pending until %s (confirm it with "
-	         "authguard-enroll --confirm)", when);
+	         "%s)", when, hint);
 	return CLI_REJECT;
 }
 
@@ -649,7 +723,7 @@ cmd_start(const struct opts *o, const char *issuer)
 	struct ag_qr *qr = NULL;
 	char secret[AG_MFA_SECRET_B32], grouped[2 * AG_MFA_SECRET_B32];
 	char uri[AG_OTPAUTH_URI_MAX], when[64], wait[64];
-	char *svg = NULL, *text = NULL;
+	char *svg = NULL, *text = NULL, *hint = NULL;
 	size_t svglen = 0, textlen = 0;
 	const char *reason = NULL;
 	int64_t expires = 0;
@@ -725,14 +799,15 @@ cmd_start(const struct opts *o, const char *issuer)
 		rc = CLI_INTERNAL;
 		goto out;
 	}
+	hint = confirm_command(o);
 	if (is_tty_in()) {
-		rc = confirm_interactive(expires);
+		rc = confirm_interactive(expires, hint);
 		goto out;
 	}
 	printf("\nThe enrollment is pending until %s (%s). Finish it with\n"
-	       "  authguard-enroll%s%s --confirm\n"
+	       "  %s\n"
 	       "and the current code from the app on stdin.\n",
-	       when, wait, o->user != NULL ? " --user " : "", o->user != NULL ? account : "");
+	       when, wait, hint);
 	goto out;
 internal:
 	cli_warn("QR code: %s", ag_strerror(r));
@@ -750,6 +825,7 @@ out:
 		free(text);
 	}
 	ag_qr_free(qr);
+	free(hint);
 	return rc;
 }
 

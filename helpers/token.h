@@ -13,7 +13,16 @@
 
 #include "config.h"
 #include "keyring.h"
+#include "session.h"
 #include "store.h"
+
+/* Longest session id line read (on stdin or in a batch request): longer
+ * is a usage error (status 2), shorter but of the wrong shape malformed
+ * (status 1). */
+#define TOKEN_SESSION_INPUT_MAX (AG_SESSION_ID_LEN + 7)
+
+/* --attr values (attrs in batch) of a session fingerprint, at most. */
+#define TOKEN_MAX_ATTRS 8
 
 /* What one process keeps open: loaded on first use, so a command only
  * pays for what it needs (jwks never opens the state). */
@@ -25,6 +34,13 @@ struct token_ctx {
 };
 
 void token_ctx_close(struct token_ctx *ctx);
+
+/* Longest token, refresh token or jti taken as input -- a line on stdin
+ * without its newline, or a string in a batch request: 16 KiB or twice
+ * token_max_len, whichever is larger.  Up to it a token over
+ * token_max_len gets the verdict too_large (status 1); longer input is a
+ * usage error (status 2), in both modes alike. */
+size_t token_input_max(const struct ag_config *cfg);
 
 /* Issue options beyond the subject. */
 struct token_issue_req {

@@ -16,8 +16,9 @@
 #include "token.h"
 #include "util.h"
 
-#define BATCH_LINE_MAX (64 * 1024) /* longest request line */
-#define INPUT_MAX (16 * 1024)      /* longest token line on stdin, at least */
+#define INPUT_MIN (16 * 1024)      /* token_input_max(), at least */
+#define BATCH_LINE_MIN (64 * 1024) /* batch_line_max(), at least */
+#define BATCH_ID_MAX 256           /* bytes of a string id */
 
 static void usage_tokens(void) __attribute__((noreturn));
 
@@ -101,6 +102,14 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 	return finish(code, out);
 }
 
+size_t
+token_input_max(const struct ag_config *cfg)
+{
+	size_t twice = 2 * (size_t)cfg->token_max_len;
+
+	return twice > INPUT_MIN ? twice : INPUT_MIN;
+}
+
 /* Reads the one secret line a command takes. */
 static char *
 read_input(size_t max, const char *what)
@@ -128,10 +137,8 @@ cmd_with_input(struct token_ctx *ctx, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
-	/* Room beyond token_max_len, so a long token is refused as
-	 * too_large by verify rather than as unreadable input. */
-	size_t max = (size_t)ctx->cfg->token_max_len + 2 < INPUT_MAX ? INPUT_MAX
-	                                                             : (size_t)ctx->cfg->token_max_len + 2;
+	/* the longest input and its NUL (a longer line: status 2) */
+	size_t max = token_input_max(ctx->cfg) + 1;
 	const char *user = NULL;
 	json_t *out = NULL;
 	char *in = NULL;
@@ -183,126 +190,314 @@ token_cmd(struct token_ctx *ctx, int argc, char **argv)
 
 /* ----------------------------------------------------------------- batch */
 
-static const char *
-str_member(json_t *req, const char *key)
-{
-	json_t *v = json_object_get(req, key);
+/* A request carries "op", optionally "id", and the members of its command
+ * line, nothing else: an unknown member, or one of the wrong type (null
+ * included), is a usage error as an unknown or malformed option is, never
+ * silently ignored (a misspelt "family" must not revoke something else,
+ * an "aud" of the wrong type must not become token_audience). */
+static const struct batch_op {
+	const char *op;
+	const char *members[7];
+} batch_ops[] = {
+	{ "verify", { "token" } },
+	{ "refresh", { "refresh_token" } },
+	{ "issue", { "sub", "aud", "sid", "ttl", "refresh", "claims" } },
+	{ "revoke", { "token", "jti", "refresh_token", "family", "user" } },
+	{ "jwks", { NULL } },
+	{ "session_check", { "session", "user_agent", "user_agent_hash", "attrs" } },
+};
 
-	return json_is_string(v) ? json_string_value(v) : NULL;
+/* Longest request line: 64 KiB or four times token_max_len, whichever is
+ * larger; at least twice token_input_max(), so that every token the
+ * command line reads fits in a request with its JSON around it. */
+static size_t
+batch_line_max(const struct ag_config *cfg)
+{
+	size_t four = 4 * (size_t)cfg->token_max_len;
+
+	return four > BATCH_LINE_MIN ? four : BATCH_LINE_MIN;
+}
+
+static int
+usage_answer(json_t **out, const char *msg)
+{
+	*out = json_pack("{s:s, s:s}", "error", "usage", "message", msg);
+	return CLI_USAGE;
+}
+
+/* The string member key: 0 with *v NULL when absent or set when a string;
+ * anything else is a usage error. */
+static int
+member_str(json_t *req, const char *key, const char **v, json_t **out)
+{
+	json_t *j = json_object_get(req, key);
+	char msg[96];
+
+	*v = NULL;
+	if (j == NULL)
+		return 0;
+	if (!json_is_string(j)) {
+		snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
+		return usage_answer(out, msg);
+	}
+	*v = json_string_value(j);
+	return 0;
+}
+
+/* The boolean member key: 0 (absent or false) or 1 in *v. */
+static int
+member_bool(json_t *req, const char *key, int *v, json_t **out)
+{
+	json_t *j = json_object_get(req, key);
+	char msg[96];
+
+	*v = 0;
+	if (j == NULL)
+		return 0;
+	if (!json_is_boolean(j)) {
+		snprintf(msg, sizeof(msg), "\"%s\" must be true or false", key);
+		return usage_answer(out, msg);
+	}
+	*v = json_is_true(j);
+	return 0;
+}
+
+/* What the command line refuses before the operation sees its input (an
+ * empty line, a line too long) is refused here alike: usage, status 2. */
+static int
+input_ok(const char *key, const char *v, size_t max, json_t **out)
+{
+	char msg[96];
+
+	if (v[0] == '\0')
+		snprintf(msg, sizeof(msg), "\"%s\" is empty", key);
+	else if (strnlen(v, max + 1) > max)
+		snprintf(msg, sizeof(msg), "\"%s\" is longer than %zu bytes", key, max);
+	else
+		return 0;
+	return usage_answer(out, msg);
+}
+
+/* A required input member: a non-empty string of at most max bytes. */
+static int
+member_input(json_t *req, const char *key, size_t max, const char **v, json_t **out)
+{
+	char msg[96];
+	int code;
+
+	if ((code = member_str(req, key, v, out)) != 0)
+		return code;
+	if (*v == NULL) {
+		snprintf(msg, sizeof(msg), "\"%s\" required", key);
+		return usage_answer(out, msg);
+	}
+	return input_ok(key, *v, max, out);
+}
+
+static int
+batch_issue(struct token_ctx *ctx, json_t *req, json_t **out)
+{
+	struct token_issue_req ir = { 0 };
+	json_t *v;
+	int code;
+
+	if ((code = member_str(req, "sub", &ir.sub, out)) != 0 ||
+	    (code = member_str(req, "aud", &ir.aud, out)) != 0 ||
+	    (code = member_str(req, "sid", &ir.sid, out)) != 0 ||
+	    (code = member_bool(req, "refresh", &ir.refresh, out)) != 0)
+		return code;
+	ir.extra = json_object_get(req, "claims"); /* token_op_issue wants an object */
+	if ((v = json_object_get(req, "ttl")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return usage_answer(out, "ttl must be a positive integer");
+		ir.ttl = json_integer_value(v);
+	}
+	return token_op_issue(ctx, &ir, out);
+}
+
+/* One thing to revoke, as on the command line: an access token or a jti
+ * (what stdin carries for revoke), a refresh token with "family": true
+ * (revoke --family), or a user (revoke --user). */
+static int
+batch_revoke(struct token_ctx *ctx, json_t *req, json_t **out)
+{
+	const char *tok, *jti, *rt, *user, *in, *key;
+	int family, code;
+
+	if ((code = member_str(req, "token", &tok, out)) != 0 ||
+	    (code = member_str(req, "jti", &jti, out)) != 0 ||
+	    (code = member_str(req, "refresh_token", &rt, out)) != 0 ||
+	    (code = member_str(req, "user", &user, out)) != 0 ||
+	    (code = member_bool(req, "family", &family, out)) != 0)
+		return code;
+	if ((tok != NULL) + (jti != NULL) + (rt != NULL) + (user != NULL) != 1 ||
+	    family != (rt != NULL))
+		return usage_answer(out, "one of token, jti, refresh_token with \"family\": true, "
+		                         "or user required");
+	if (user != NULL)
+		return token_op_revoke(ctx, NULL, 0, 0, user, out);
+	in = tok != NULL ? tok : jti != NULL ? jti : rt;
+	key = tok != NULL ? "token" : jti != NULL ? "jti" : "refresh_token";
+	if ((code = input_ok(key, in, token_input_max(ctx->cfg), out)) != 0)
+		return code;
+	return token_op_revoke(ctx, in, strlen(in), family, NULL, out);
+}
+
+/* session check: the fingerprint from user_agent (with attrs, as --attr)
+ * or user_agent_hash, one of them. */
+static int
+batch_session_check(struct token_ctx *ctx, json_t *req, json_t **out)
+{
+	const char *id, *ua, *uah, *attrs[TOKEN_MAX_ATTRS];
+	json_t *arr = json_object_get(req, "attrs"), *v;
+	uint8_t fp[32];
+	size_t i, n = 0, got = 0;
+	int code;
+
+	if ((code = member_str(req, "user_agent", &ua, out)) != 0 ||
+	    (code = member_str(req, "user_agent_hash", &uah, out)) != 0)
+		return code;
+	if (arr != NULL) {
+		if (!json_is_array(arr) || json_array_size(arr) > TOKEN_MAX_ATTRS)
+			return usage_answer(out, "attrs: an array of at most 8 strings");
+		json_array_foreach(arr, i, v) {
+			if (!json_is_string(v))
+				return usage_answer(out, "attrs: an array of at most 8 strings");
+			attrs[n++] = json_string_value(v);
+		}
+	}
+	if ((ua == NULL) == (uah == NULL))
+		return usage_answer(out, "one of user_agent, user_agent_hash required");
+	if (uah != NULL && (n > 0 || strlen(uah) != 64 ||
+	                    sodium_hex2bin(fp, 32, uah, 64, NULL, &got, NULL) != 0 || got != 32))
+		return usage_answer(out, "user_agent_hash: 64 hex digits (and no attrs)");
+	if ((code = member_input(req, "session", TOKEN_SESSION_INPUT_MAX, &id, out)) != 0)
+		return code;
+	if (ua != NULL)
+		ag_session_fingerprint(ua, attrs, n, fp);
+	return token_op_session_check(ctx, id, strlen(id), fp, out);
 }
 
 /* Answers one request; returns its exit code and sets *out. */
 static int
 batch_one(struct token_ctx *ctx, json_t *req, json_t **out)
 {
-	const char *op = str_member(req, "op"), *tok;
+	const struct batch_op *bo = NULL;
+	const char *op, *key, *tok;
+	char msg[128];
+	size_t i, j;
 	json_t *v;
+	int code, known;
 
 	*out = NULL;
+	if ((code = member_str(req, "op", &op, out)) != 0)
+		return code;
 	if (op == NULL)
-		return *out = json_pack("{s:s, s:s}", "error", "usage", "message", "no \"op\""), CLI_USAGE;
+		return usage_answer(out, "no \"op\"");
+	for (i = 0; i < AG_ARRAY_SIZE(batch_ops) && bo == NULL; i++)
+		if (strcmp(op, batch_ops[i].op) == 0)
+			bo = &batch_ops[i];
+	if (bo == NULL)
+		return usage_answer(out, "unknown op");
+	json_object_foreach(req, key, v) {
+		known = strcmp(key, "op") == 0 || strcmp(key, "id") == 0;
+		for (j = 0; !known && j < AG_ARRAY_SIZE(bo->members) && bo->members[j] != NULL; j++)
+			known = strcmp(key, bo->members[j]) == 0;
+		if (known)
+			continue;
+		/* the name is repeated only when short (and so never cut
+		 * inside a UTF-8 sequence) */
+		if (strlen(key) <= 64)
+			snprintf(msg, sizeof(msg), "unknown member \"%s\" for op %s", key, op);
+		else
+			snprintf(msg, sizeof(msg), "unknown member for op %s", op);
+		return usage_answer(out, msg);
+	}
 	if (strcmp(op, "verify") == 0 || strcmp(op, "refresh") == 0) {
-		tok = str_member(req, strcmp(op, "verify") == 0 ? "token" : "refresh_token");
-		if (tok == NULL)
-			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
-			                        "token missing"), CLI_USAGE;
+		if ((code = member_input(req, bo->members[0], token_input_max(ctx->cfg), &tok, out)) != 0)
+			return code;
 		return strcmp(op, "verify") == 0 ? token_op_verify(ctx, tok, strlen(tok), out)
 		                                 : token_op_refresh(ctx, tok, strlen(tok), out);
 	}
-	if (strcmp(op, "issue") == 0) {
-		struct token_issue_req ir = { 0 };
+	if (strcmp(op, "issue") == 0)
+		return batch_issue(ctx, req, out);
+	if (strcmp(op, "revoke") == 0)
+		return batch_revoke(ctx, req, out);
+	if (strcmp(op, "session_check") == 0)
+		return batch_session_check(ctx, req, out);
+	return token_op_jwks(ctx, out);
+}
 
-		ir.sub = str_member(req, "sub");
-		ir.aud = str_member(req, "aud");
-		ir.sid = str_member(req, "sid");
-		ir.refresh = json_is_true(json_object_get(req, "refresh"));
-		ir.extra = json_object_get(req, "claims");
-		if ((v = json_object_get(req, "ttl")) != NULL) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1)
-				return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
-				                        "ttl must be a positive integer"), CLI_USAGE;
-			ir.ttl = json_integer_value(v);
-		}
-		return token_op_issue(ctx, &ir, out);
-	}
-	if (strcmp(op, "revoke") == 0) {
-		const char *user = str_member(req, "user");
-		int family = json_is_true(json_object_get(req, "family"));
+/* The id a request may carry to match its answer: a number, or a string
+ * of at most BATCH_ID_MAX bytes.  Anything else is refused unechoed. */
+static int
+batch_id_ok(const json_t *id)
+{
+	return json_is_number(id) || (json_is_string(id) && json_string_length(id) <= BATCH_ID_MAX);
+}
 
-		tok = str_member(req, family ? "refresh_token" : "token");
-		if (tok == NULL && !family)
-			tok = str_member(req, "jti");
-		if (user == NULL && tok == NULL)
-			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
-			                        "token, jti, refresh_token or user required"), CLI_USAGE;
-		return token_op_revoke(ctx, user != NULL ? NULL : tok,
-		                       user != NULL ? 0 : strlen(tok), family, user, out);
-	}
-	if (strcmp(op, "jwks") == 0)
-		return token_op_jwks(ctx, out);
-	if (strcmp(op, "session_check") == 0) {
-		const char *id = str_member(req, "session"), *ua = str_member(req, "user_agent");
-		const char *uah = str_member(req, "user_agent_hash");
-		uint8_t fp[32];
-		size_t got = 0;
+/* Reads one request line into buf (cap bytes): its length (NUL added),
+ * -1 at the end of the input, or -2 for a line longer than cap - 1 bytes,
+ * whose rest is read and dropped so that the next line is the next
+ * request.  Holds at most cap bytes, however long the line (getline(3)
+ * would take all of it into memory first). */
+static ssize_t
+batch_read_line(char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, over = 0;
 
-		if (id == NULL || (ua == NULL) == (uah == NULL))
-			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
-			                        "session and one of user_agent, user_agent_hash required"),
-			       CLI_USAGE;
-		if (ua != NULL)
-			ag_session_fingerprint(ua, NULL, 0, fp);
-		else if (strlen(uah) != 64 ||
-		         sodium_hex2bin(fp, 32, uah, 64, NULL, &got, NULL) != 0 || got != 32)
-			return *out = json_pack("{s:s, s:s}", "error", "usage", "message",
-			                        "user_agent_hash: 64 hex digits"), CLI_USAGE;
-		return token_op_session_check(ctx, id, strlen(id), fp, out);
+	while ((c = getc_unlocked(stdin)) != EOF && c != '\n') {
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			over = 1;
 	}
-	return *out = json_pack("{s:s, s:s}", "error", "usage", "message", "unknown op"), CLI_USAGE;
+	buf[n] = '\0';
+	if (c == EOF && n == 0 && !over)
+		return -1;
+	return over ? -2 : (ssize_t)n;
 }
 
 int
 token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	size_t cap = batch_line_max(ctx->cfg) + 1;
 	json_error_t jerr;
+	char *line;
+	ssize_t n;
 
 	(void)argv;
 	if (argc != 1)
 		usage_tokens();
-	while ((n = getline(&line, &cap, stdin)) != -1) {
+	if ((line = malloc(cap)) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	while ((n = batch_read_line(line, cap)) != -1) {
 		json_t *req = NULL, *out = NULL, *id = NULL;
 		int code;
 
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		if ((size_t)n > BATCH_LINE_MAX) {
-			out = json_pack("{s:s, s:s}", "error", "usage", "message", "request too long");
-			code = CLI_USAGE;
+		if (n < 0) {
+			code = usage_answer(&out, "request too long");
 		} else if ((req = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
 		           !json_is_object(req)) {
-			out = json_pack("{s:s, s:s}", "error", "usage", "message",
-			                "not a JSON object");
-			code = CLI_USAGE;
+			code = usage_answer(&out, "not a JSON object");
+		} else if ((id = json_object_get(req, "id")) != NULL && !batch_id_ok(id)) {
+			code = usage_answer(&out, "id must be a number or a string of at most 256 bytes");
 		} else {
 			code = batch_one(ctx, req, &out);
 			if (out == NULL)
 				out = json_pack("{s:s}", "error", "internal");
-			if ((id = json_object_get(req, "id")) != NULL)
+			if (id != NULL)
 				json_object_set(out, "id", id);
 		}
 		json_object_set_new(out, "status", json_integer(code));
-		sodium_memzero(line, (size_t)n);
+		sodium_memzero(line, n < 0 ? cap : (size_t)n);
 		json_decref(req);
 		cli_print_json(out);
 	}
-	if (line != NULL) {
-		sodium_memzero(line, cap);
-		free(line);
-	}
+	sodium_memzero(line, cap);
+	free(line);
 	return CLI_OK;
 }

@@ -173,8 +173,10 @@ sign_access(struct token_ctx *ctx, const char *sub, const char *aud, const char 
 		r = AG_ERR_TOOLONG;
 	}
 	if (r != 0) {
-		*why = r == AG_ERR_TOOLONG ? "too_large" : "sign_failed";
-		return r == AG_ERR_TOOLONG ? CLI_USAGE : CLI_INTERNAL;
+		/* (the keyring has an active key: INVAL is about the claims) */
+		*why = r == AG_ERR_TOOLONG ? "too_large" : r == AG_ERR_INVAL ? "invalid_claim"
+		                                                             : "sign_failed";
+		return r == AG_ERR_TOOLONG || r == AG_ERR_INVAL ? CLI_USAGE : CLI_INTERNAL;
 	}
 	json_object_set_new(out, "token", json_string(token));
 	json_object_set_new(out, "jti", json_string(jti));

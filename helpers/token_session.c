@@ -19,7 +19,7 @@
 #include "token.h"
 #include "util.h"
 
-#define MAX_ATTRS 8
+#define MAX_ATTRS TOKEN_MAX_ATTRS
 
 static const struct ag_log session_log = { .sink = ag_log_sink_syslog };
 
@@ -92,8 +92,9 @@ static void
 fingerprint(const struct fp_opts *o, uint8_t out[32])
 {
 	if (o->ua_hash != NULL) {
-		if (o->nattrs > 0 || hex32(o->ua_hash, out) != 0)
-			cli_die(CLI_USAGE, "--user-agent-hash: 64 hex digits (and no --attr)");
+		if (o->ua != NULL || o->nattrs > 0 || hex32(o->ua_hash, out) != 0)
+			cli_die(CLI_USAGE,
+			        "--user-agent-hash: 64 hex digits (and no --user-agent or --attr)");
 		return;
 	}
 	if (o->ua == NULL)
@@ -296,7 +297,7 @@ cmd_check(struct token_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fp_opts fo = { 0 };
-	char id[AG_SESSION_ID_LEN + 8];
+	char id[TOKEN_SESSION_INPUT_MAX + 1];
 	uint8_t fp[32];
 	json_t *out = NULL;
 	int c, code;
@@ -479,7 +480,7 @@ token_cmd_session(struct token_ctx *ctx, int argc, char **argv)
 int
 token_cmd_logout(struct token_ctx *ctx, int argc, char **argv)
 {
-	size_t max = (size_t)ctx->cfg->token_max_len + 2;
+	size_t max = token_input_max(ctx->cfg) + 1; /* the longest line and its NUL */
 	char *line = malloc(max), cookie[AG_COOKIE_HEADER_MAX];
 	int64_t ended = 0, fams = 0, n;
 	int have_session = 0, token_revoked = 0, r, lines = 0, got;

@@ -26,6 +26,7 @@ static const char *const reason_names[AG_JWT_REASON_COUNT] = {
 	[AG_JWT_UNKNOWN_KID] = "unknown_kid",
 	[AG_JWT_CRIT] = "crit",
 	[AG_JWT_EMBEDDED_KEY] = "embedded_key",
+	[AG_JWT_UNKNOWN_HEADER] = "unknown_header",
 	[AG_JWT_BAD_SIGNATURE] = "bad_signature",
 	[AG_JWT_EXPIRED] = "expired",
 	[AG_JWT_NOT_YET_VALID] = "not_yet_valid",
@@ -61,6 +62,8 @@ ag_jwt_expect_init(struct ag_jwt_expect *exp, const char *issuer, const char *au
 	exp->leeway = AG_JWT_LEEWAY_DEFAULT;
 	exp->max_len = AG_JWT_MAX_LEN_DEFAULT;
 }
+
+static int depth_ok(const uint8_t *p, size_t n, unsigned max);
 
 static int
 typ_valid(const char *typ)
@@ -102,6 +105,10 @@ ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *typ, 
 		goto out;
 	hlen = strlen(htxt);
 	plen = strlen(ptxt);
+	/* Never sign what ag_jwt_verify would refuse as bad_claims. */
+	ret = AG_ERR_INVAL;
+	if (!depth_ok((const uint8_t *)ptxt, plen, AG_JWT_MAX_DEPTH))
+		goto out;
 	ret = AG_ERR_TOOLONG;
 	if (hlen > AG_JWT_MAX_LEN_DEFAULT || plen > AG_JWT_MAX_LEN_DEFAULT)
 		goto out;
@@ -378,7 +385,16 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 		if (json_object_get(hdr, embedded_key_params[i]) != NULL)
 			REJECT(AG_JWT_EMBEDDED_KEY);
 
-	/* 8. signature over the segments exactly as received */
+	/* 8. nothing else: a member we do not understand may change how
+	 * another verifier reads the token ("b64": false without crit, RFC
+	 * 7797, makes it sign the payload unencoded), so only what
+	 * ag_jwt_sign writes is accepted.  alg and kid are there by now;
+	 * counting is exact because names are unique (no duplicates) and
+	 * NUL-free (jansson refuses \u0000 in a name). */
+	if (json_object_size(hdr) != 2 + (json_object_get(hdr, "typ") != NULL ? 1u : 0u))
+		REJECT(AG_JWT_UNKNOWN_HEADER);
+
+	/* 9. signature over the segments exactly as received */
 	r = ag_keyring_verify(key, (const uint8_t *)token, (size_t)(d2 - token), sig, slen);
 	if (r == AG_ERR_CORRUPT)
 		REJECT(AG_JWT_BAD_SIGNATURE);
@@ -387,7 +403,7 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 		goto out;
 	}
 
-	/* 9. time, with leeway (now and leeway are bounded: no overflow) */
+	/* 10. time, with leeway (now and leeway are bounded: no overflow) */
 	if ((why = claim_int(cl, "exp", &t)) != AG_JWT_OK)
 		goto out;
 	if (t <= now - exp->leeway)
@@ -401,7 +417,7 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 	if (t > now + exp->leeway)
 		REJECT(AG_JWT_ISSUED_IN_FUTURE);
 
-	/* 10. issuer */
+	/* 11. issuer */
 	j = json_object_get(cl, "iss");
 	if (j == NULL)
 		REJECT(AG_JWT_MISSING_CLAIM);
@@ -410,16 +426,16 @@ ag_jwt_verify(const struct ag_keyring *kr, const char *token, size_t len,
 	if (!str_eq(j, exp->issuer))
 		REJECT(AG_JWT_BAD_ISSUER);
 
-	/* 11. audience */
+	/* 12. audience */
 	if ((why = check_audience(cl, exp->audience)) != AG_JWT_OK)
 		goto out;
 
-	/* 12. explicit type */
+	/* 13. explicit type */
 	typ = json_object_get(hdr, "typ");
 	if (!json_is_string(typ) || !str_eq(typ, exp->typ))
 		REJECT(AG_JWT_BAD_TYPE);
 
-	/* 13. the other required claims */
+	/* 14. the other required claims */
 	if ((why = claim_str(cl, "sub", &j)) != AG_JWT_OK ||
 	    (why = claim_str(cl, "jti", &j)) != AG_JWT_OK)
 		goto out;

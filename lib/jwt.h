@@ -35,6 +35,7 @@ enum ag_jwt_reason {
 	AG_JWT_UNKNOWN_KID,      /* kid missing, not a string or not in the keyring */
 	AG_JWT_CRIT,             /* a "crit" header parameter (none is understood) */
 	AG_JWT_EMBEDDED_KEY,     /* jwk, jku, x5u or x5c in the header */
+	AG_JWT_UNKNOWN_HEADER,   /* a header member other than alg, kid and typ */
 	AG_JWT_BAD_SIGNATURE,
 	AG_JWT_EXPIRED,          /* now >= exp + leeway */
 	AG_JWT_NOT_YET_VALID,    /* now < nbf - leeway */
@@ -71,7 +72,8 @@ const char *ag_jwt_reason_name(enum ag_jwt_reason reason);
  * keyring's active key: header {"alg": the key's, "kid", "typ": typ or
  * AG_JWT_TYP_DEFAULT when NULL}.  *token gets a new NUL-terminated string
  * (free with free()).  Returns 0, AG_ERR_INVAL (no active key, claims not
- * an object, typ empty, longer than AG_JWT_TYP_MAX or not printable ASCII),
+ * an object or nested deeper than AG_JWT_MAX_DEPTH, typ empty, longer than
+ * AG_JWT_TYP_MAX or not printable ASCII),
  * AG_ERR_TOOLONG (token above AG_JWT_MAX_LEN_DEFAULT), AG_ERR_NOMEM or
  * AG_ERR_SYSTEM. */
 int ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *typ,
@@ -83,7 +85,8 @@ int ag_jwt_sign(const struct ag_keyring *kr, const json_t *claims, const char *t
  *   claims are JSON objects without duplicate member names, with valid
  *   UTF-8 and at most AG_JWT_MAX_DEPTH levels; alg present and not "none"
  *   in any spelling, and one we implement; kid names a key; alg is that
- *   key's alg; no crit; no jwk/jku/x5u/x5c; signature; exp, nbf, iat
+ *   key's alg; no crit; no jwk/jku/x5u/x5c; no other header member than
+ *   alg, kid and typ (what ag_jwt_sign writes); signature; exp, nbf, iat
  *   (integers) with leeway; iss; aud; typ; sub and jti non-empty strings
  *   (sid, if present, a string).
  * A missing claim reports missing_claim and a claim of the wrong JSON type

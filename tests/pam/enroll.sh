@@ -259,6 +259,42 @@ run_enroll --user alice --status </dev/null
 ag_expect_true "status for people" \
 	grep -q '^account alice: enrolled since 2023-11-14 .* UTC, 9 backup codes left$' <<<"$AG_JSON"
 
+ag_say "the hint after a start repeats --conf and --user, quoted; followed literally, it confirms"
+# A configuration of its own, in directories whose names need quoting (a
+# space and a quote; a tab, which needs $'...').  The hint is run as it is
+# printed, by bash, with authguard-enroll found on PATH.
+conf_enr=$AG_CONF
+ag_conf hint "secrets_key = $AG_TMP/keys/secrets.key" "totp_issuer = Example Co"
+n=0
+for dir in "conf dir's" $'tab\there'; do
+	n=$((n + 1))
+	mkdir -m 755 "$AG_TMP/$dir"
+	cp -p "$AG_TMP/hint.conf" "$AG_TMP/$dir/authguard.conf"
+	AG_CONF=$AG_TMP/$dir/authguard.conf
+	user="o'hint $n"
+	run_enroll --user "$user" --no-qr </dev/null
+	expect_rc "start with --conf in \"$(printf '%q' "$dir")\": exit 0" 0
+	hint=$(grep -A1 '^The enrollment is pending until' <<<"$AG_JSON" | sed -n '2s/^  //p')
+	secret=$(sed -n 's/^Secret key: *//p' <<<"$AG_JSON" | tr -d ' ')
+	if [ $n = 1 ]; then
+		want="authguard-enroll --conf '$AG_TMP/conf dir'\\''s/authguard.conf' --user 'o'\\''hint 1' --confirm"
+	else
+		want="authguard-enroll --conf \$'$AG_TMP/tab\\x09here/authguard.conf' --user 'o'\\''hint 2' --confirm"
+	fi
+	ag_expect_eq "... the hint names that --conf and --user, quoted for the shell" "$want" "$hint"
+	ag_preload
+	env LD_PRELOAD="$ag_preload" AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
+		PATH="$top_builddir/helpers:$PATH" bash -c "$hint" <<<"$(totp "$secret")" \
+		>"$AG_TMP/hint.out" 2>"$AG_TMP/hint.err"
+	AG_RC=$?
+	cat "$AG_TMP/hint.out" >>"$AG_TMP/stdout.all" # the backup codes, for the scan
+	expect_rc "... run as printed, with the code on stdin: exit 0" 0
+	expect_mfa_status "... the account is enrolled in that configuration's state" "$user" \
+		enrolled=true pending=false
+	AG_CONF=$conf_enr
+	expect_mfa_status "... and not in the other one" "$user" enrolled=false pending=false
+done
+
 ag_say "re-enrolling an enrolled account as root; the old secret stays until confirmed"
 run_enroll --user alice --json </dev/null
 expect_rc "root restarts alice's enrollment without a code" 0
@@ -347,6 +383,8 @@ out=$(AUTHGUARD_TEST_TIME="$AG_NOW" "$PY" "$AG_TMP/ptydrive.py" wrong,wrong,wron
 rc=$?
 ag_expect_eq "on a terminal: three wrong codes give up with exit 1" 1 "$rc"
 ag_expect_true "... saying the enrollment stays pending" grep -q 'stays pending' <<<"$out"
+ag_expect_true "... and how to confirm it: with the same --conf and --user" \
+	grep -qF "(confirm it with authguard-enroll --conf $AG_CONF --user tty-user2 --confirm)" <<<"$out"
 expect_mfa_status "... tty-user2 is pending, not enrolled" tty-user2 enrolled=false pending=true
 
 # ------------------------------------------------------------- QR codes

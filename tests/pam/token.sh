@@ -358,6 +358,11 @@ expect_result "--claims-stdin with nothing on stdin: exit 2" 2
 "$PY" -c 'print("{\"blob\":\"" + "x" * 10000 + "\"}")' >"$AG_TMP/big.json"
 tk issue --sub alice --claims-stdin <"$AG_TMP/big.json"
 expect_result "claims too big for a token (10 kB): exit 2, too_large" 2 too_large
+"$PY" -c 'print("{\"deep\":" + "[" * 40 + "]" * 40 + "}")' >"$AG_TMP/deep.json"
+tk issue --sub alice --claims-stdin <"$AG_TMP/deep.json"
+expect_result "claims nested 41 deep (verify would refuse the token): exit 2, invalid_claim" 2 \
+	invalid_claim
+ag_expect_eq "... and no token printed" "<missing>" "$(jf "$AG_JSON" token)"
 
 ag_say "audience allow-list"
 issue --sub alice --aud api2.example.test
@@ -538,6 +543,21 @@ use kEdDSA
 verify_as "a genuine token from another keyring (same iss/aud): unknown_kid" 1 unknown_kid "$TOK"
 verify_as "crit header: crit" 1 crit \
 	"$(tt forge "$K" "{\"alg\":\"EdDSA\",\"kid\":\"$KID\",\"typ\":\"at+jwt\",\"crit\":[\"exp\"]}" "$C")"
+# A header member we do not understand is refused, not ignored: "b64":
+# false without crit (RFC 7797) makes a verifier that honours it read the
+# same token differently.  Each algorithm, with the key it is bound to.
+for alg in EdDSA ES256 HS256; do
+	use "k$alg"
+	kf=$(eval echo "\$KEY_$alg")
+	kd=$(eval echo "\$KID_$alg")
+	verify_as "$alg: control, a token forged with our key and exactly alg, kid, typ: valid" 0 "" \
+		"$(tt forge "$kf" "{\"alg\":\"$alg\",\"kid\":\"$kd\",\"typ\":\"at+jwt\"}" "$C")"
+	verify_as "$alg: header \"b64\":false without crit: unknown_header" 1 unknown_header \
+		"$(tt forge "$kf" "{\"alg\":\"$alg\",\"kid\":\"$kd\",\"typ\":\"at+jwt\",\"b64\":false}" "$C")"
+	verify_as "$alg: header with an extra cty member: unknown_header" 1 unknown_header \
+		"$(tt forge "$kf" "{\"alg\":\"$alg\",\"kid\":\"$kd\",\"typ\":\"at+jwt\",\"cty\":\"JWT\"}" "$C")"
+done
+use kEdDSA
 verify_as "embedded jwk (our own public key): embedded_key" 1 embedded_key \
 	"$(tt forge "$K" "{\"alg\":\"EdDSA\",\"kid\":\"$KID\",\"typ\":\"at+jwt\",\"jwk\":{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"$x\"}}" "$C")"
 verify_as "jku header: embedded_key" 1 embedded_key \

@@ -563,6 +563,34 @@ test_round_trips(void)
 	json_object_set_new(claims, "pad", json_string(big));
 	is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), AG_ERR_TOOLONG, "sign: token over 8 KiB");
 	json_decref(claims);
+	/* sign never makes a token verify refuses: claims of depth 32 (the
+	 * object and 31 arrays) are signed and verify, 33 are refused */
+	{
+		json_t *inner = json_array(), *c2;
+		enum ag_jwt_reason w = AG_JWT_ERROR;
+		int d;
+
+		for (d = 2; d < AG_JWT_MAX_DEPTH; d++)
+			inner = json_pack("[o]", inner);
+		claims = std_claims(NOW);
+		json_object_set(claims, "deep", inner);
+		tok = NULL;
+		is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), 0, "sign: claims %d levels deep",
+		       AG_JWT_MAX_DEPTH);
+		expect_default(&e);
+		c2 = NULL;
+		ok(tok != NULL && ag_jwt_verify(ring_ed, tok, strlen(tok), &e, NOW, &c2, &w) == 0,
+		   "... and verify accepts them (%s)", ag_jwt_reason_name(w));
+		json_decref(c2);
+		free(tok);
+		json_object_set_new(claims, "deep", json_pack("[o]", inner));
+		tok = NULL;
+		is_int(ag_jwt_sign(ring_ed, claims, NULL, &tok), AG_ERR_INVAL,
+		       "sign: claims %d levels deep refused (verify would say bad_claims)",
+		       AG_JWT_MAX_DEPTH + 1);
+		ok(tok == NULL, "sign: no token then");
+		json_decref(claims);
+	}
 
 	/* verify: argument checks give AG_JWT_ERROR, never a verdict */
 	expect_default(&e);
@@ -787,10 +815,44 @@ test_header_params(void)
 	                    kid_ed), AG_JWT_BAD_TYPE, "typ application/at+jwt");
 	check(ring_ed, tokf(key_ed, C_OK, "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"typ\":1}", kid_ed),
 	      AG_JWT_BAD_TYPE, "typ as a number");
-	/* other header members are ignored */
+	/* Only alg, kid and typ: any other member is refused, not ignored.
+	 * "b64": false without crit (RFC 7797) makes a verifier that honours
+	 * it read the payload unencoded, so it must not pass here for any
+	 * algorithm. */
+	{
+		static const struct { const char *alg; } algs[] = { { "EdDSA" }, { "ES256" }, { "HS256" } };
+		static const char *const extra[] = {
+			"\"b64\":false", "\"b64\":true", "\"cty\":\"x\"", "\"zip\":\"DEF\"",
+			"\"x5t\":\"AAAA\"", "\"x5t#S256\":\"AAAA\"", "\"enc\":\"A256GCM\"",
+			"\"x\":null", "\"\":1", "\"Alg\":\"none\"", "\"typ \":\"JWT\"",
+		};
+		const struct ag_keyring *rings[] = { ring_ed, ring_es, ring_hs };
+		const struct ag_key *keys[] = { key_ed, key_es, key_hs };
+		const char *kids[] = { kid_ed, kid_es, kid_hs };
+		char what[96];
+		size_t a, x;
+
+		for (a = 0; a < AG_ARRAY_SIZE(algs); a++) {
+			for (x = 0; x < AG_ARRAY_SIZE(extra); x++) {
+				snprintf(what, sizeof(what), "%s: header member %s refused", algs[a].alg,
+				         extra[x]);
+				check(rings[a], tokf(keys[a], C_OK,
+				                     "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"at+jwt\",%s}",
+				                     algs[a].alg, kids[a], extra[x]),
+				      AG_JWT_UNKNOWN_HEADER, what);
+			}
+			snprintf(what, sizeof(what), "%s: b64 false before alg, no typ", algs[a].alg);
+			check(rings[a], tokf(keys[a], C_OK, "{\"b64\":false,\"alg\":\"%s\",\"kid\":\"%s\"}",
+			                     algs[a].alg, kids[a]),
+			      AG_JWT_UNKNOWN_HEADER, what);
+		}
+	}
+	/* the control: exactly alg, kid, typ, in any order */
+	check(ring_ed, tokf(key_ed, C_OK, "{\"typ\":\"at+jwt\",\"kid\":\"%s\",\"alg\":\"EdDSA\"}",
+	                    kid_ed), AG_JWT_OK, "alg, kid, typ in another order");
 	check(ring_ed, tokf(key_ed, C_OK,
-	                    "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"typ\":\"at+jwt\",\"cty\":\"x\"}",
-	                    kid_ed), AG_JWT_OK, "an extra cty member is ignored");
+	                    "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"typ\":\"at+jwt\",\"a\\u0000\":1}",
+	                    kid_ed), AG_JWT_BAD_HEADER, "a member name with a NUL: bad_header");
 }
 
 /* Flips one bit inside the decoded segment i at the first occurrence of
@@ -1275,6 +1337,17 @@ test_claims(void)
 	check(ring_ed, tokf(key_ed, C_OK, "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"crit\":[\"x\"],"
 	                    "\"jwk\":{}}", kid_ed),
 	      AG_JWT_CRIT, "order: crit before an embedded key");
+	check(ring_ed, tokf(key_ed, C_OK, "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"b64\":false,"
+	                    "\"crit\":[\"b64\"]}", kid_ed),
+	      AG_JWT_CRIT, "order: crit before an unknown member");
+	check(ring_ed, tokf(key_ed, C_OK, "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"b64\":false,"
+	                    "\"jku\":\"https://evil.test/\"}", kid_ed),
+	      AG_JWT_EMBEDDED_KEY, "order: an embedded key before an unknown member");
+	check(ring_ed, tokf(key_ed, C_OK, "{\"alg\":\"EdDSA\",\"b64\":false}"),
+	      AG_JWT_UNKNOWN_KID, "order: kid before an unknown member");
+	check(ring_ed, tokf(key_es, "{\"exp\":1}", "{\"alg\":\"EdDSA\",\"kid\":\"%s\",\"b64\":false}",
+	                    kid_ed),
+	      AG_JWT_UNKNOWN_HEADER, "order: an unknown member before the signature");
 	check(ring_ed, tokf(key_es, "{\"exp\":1}", "{\"alg\":\"EdDSA\",\"kid\":\"%s\"}", kid_ed),
 	      AG_JWT_BAD_SIGNATURE, "order: signature before expiry and typ");
 	check(ring_ed, ed_claims("{\"iss\":\"evil\",\"aud\":\"evil\",\"iat\":0,\"nbf\":0,\"exp\":1}"),

@@ -32,6 +32,9 @@ int ag_strlcpy(char *dst, const char *src, size_t dstsize);
 void ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
                    size_t maxout);
 
+/* Returns 1 when ag_log_escape() copies byte c as itself, else 0. */
+int ag_log_safe_byte(unsigned char c);
+
 /* Formats a duration in words for people: "57 minutes", "16 seconds". */
 void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
 

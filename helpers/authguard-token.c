@@ -133,8 +133,8 @@ cmd_guard(int argc, char **argv)
 		usage();
 	/* Folding (web_subject_fold) happens in the guard; a subject that
 	 * cannot be folded is the caller's error. */
-	if (ag_guard_subject_key(&cfg, &req, key, &reason) != 0)
-		cli_die(CLI_USAGE, "--subject: %s", reason);
+	if ((r = ag_guard_subject_key(&cfg, &req, key, &reason)) != 0)
+		cli_die(cli_exit_for(r), "--subject: %s", reason);
 	/* The web side passes addresses, never names: anything else is a bug
 	 * in the caller and must not silently become a new subject. */
 	if (req.rhost != NULL &&
@@ -211,8 +211,8 @@ cmd_mfa(int argc, char **argv)
 	}
 	if (optind != argc - 1 || req.user == NULL)
 		usage();
-	if (ag_guard_subject_key(&cfg, &req, key, &reason) != 0)
-		cli_die(CLI_USAGE, "--user: %s", reason);
+	if ((r = ag_guard_subject_key(&cfg, &req, key, &reason)) != 0)
+		cli_die(cli_exit_for(r), "--user: %s", reason);
 	if (req.rhost != NULL &&
 	    (ag_host_normalize(req.rhost, (unsigned)cfg.ipv6_prefix, host, sizeof(host), &is_ip,
 	                       &addr) != 0 || !is_ip))

@@ -267,7 +267,11 @@ cmd_webhook(int argc, char **argv)
 	 * the log keeps the id as sent. */
 	keyed = ev;
 	if (ev.action == AG_WEBHOOK_END_USER &&
-	    ag_subject_key(&cfg, AG_REALM_WEB, ev.target, keyed.target, &why) != 0) {
+	    (r = ag_subject_key(&cfg, AG_REALM_WEB, ev.target, keyed.target, &why)) != 0) {
+		if (r == AG_ERR_NOMEM) {
+			log_error("out_of_memory");
+			cli_die(CLI_INTERNAL, "cannot fold the user id: out of memory");
+		}
 		reason = AG_WEBHOOK_BAD_BODY;
 		goto rejected;
 	}

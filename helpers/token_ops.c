@@ -203,12 +203,12 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 		return code;
 	/* The token, its refresh family and its session carry the subject's
 	 * key (web_subject_fold), so revoking by any spelling finds them. */
-	if (ag_subject_key(ctx->cfg, AG_REALM_WEB, req->sub, sub, &why) != 0) {
+	if ((r = ag_subject_key(ctx->cfg, AG_REALM_WEB, req->sub, sub, &why)) != 0) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "sub: %s", why);
-		*out = error_json("usage", msg);
-		return CLI_USAGE;
+		*out = error_json(r == AG_ERR_NOMEM ? "internal" : "usage", msg);
+		return cli_exit_for(r);
 	}
 	folded = *req;
 	folded.sub = sub;
@@ -511,11 +511,12 @@ token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family
 
 	*out = NULL;
 	if (user != NULL) {
-		if (ag_subject_key(ctx->cfg, AG_REALM_WEB, user, key, &why) != 0) {
+		if ((r = ag_subject_key(ctx->cfg, AG_REALM_WEB, user, key, &why)) != 0) {
 			char msg[96];
 
 			snprintf(msg, sizeof(msg), "user: %s", why);
-			return *out = error_json("usage", msg), CLI_USAGE;
+			*out = error_json(r == AG_ERR_NOMEM ? "internal" : "usage", msg);
+			return cli_exit_for(r);
 		}
 		user = key;
 	}

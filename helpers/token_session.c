@@ -65,9 +65,10 @@ static const char *
 user_key(const struct ag_config *cfg, const char *user, char key[AG_NAME_MAX + 1])
 {
 	const char *why = NULL;
+	int r;
 
-	if (ag_subject_key(cfg, AG_REALM_WEB, user, key, &why) != 0)
-		cli_die(CLI_USAGE, "--user: %s", why);
+	if ((r = ag_subject_key(cfg, AG_REALM_WEB, user, key, &why)) != 0)
+		cli_die(cli_exit_for(r), "--user: %s", why);
 	return key;
 }
 

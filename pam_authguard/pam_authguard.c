@@ -227,9 +227,9 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		m->req.system_account = 1;
 		/* With pam_user_fold, a name that cannot be folded (not UTF-8)
 		 * has no counter: refused here, before any password check. */
-		if (ag_guard_subject_key(&m->cfg, &m->req, key, &reason) != 0) {
+		if ((r = ag_guard_subject_key(&m->cfg, &m->req, key, &reason)) != 0) {
 			module_log_error(m, op, reason);
-			return PAM_AUTH_ERR;
+			return r == AG_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTH_ERR;
 		}
 	}
 	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item != NULL)

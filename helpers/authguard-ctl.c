@@ -625,7 +625,11 @@ cmd_unlock(int argc, char **argv)
 
 	ag_logline_init(&l, "admin_unlock");
 	ag_logline_str(&l, "scope", kind == AG_SUBJECT_HOST ? "host" : "account");
-	ag_logline_str(&l, kind == AG_SUBJECT_HOST ? "host" : "user", name);
+	/* A host subject is already log-safe ("raw:a\x0ab" included). */
+	if (kind == AG_SUBJECT_HOST)
+		ag_logline_escaped(&l, "host", name);
+	else
+		ag_logline_str(&l, "user", name);
 	ag_logline_int(&l, "uid", (int64_t)getuid());
 	ag_logline_int(&l, "had_state", found);
 	ag_log_emit(&log, LOG_NOTICE, &l);

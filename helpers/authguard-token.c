@@ -106,7 +106,7 @@ cmd_guard(int argc, char **argv)
 	struct ag_guard_req req = { .service = "web" };
 	struct ag_guard_result res;
 	struct ag_cidr addr;
-	char host[AG_HOST_MAX], err[AG_ERRBUF];
+	char host[AG_HOST_MAX], err[AG_ERRBUF], key[AG_NAME_MAX + 1];
 	const char *op, *reason = NULL;
 	int64_t attempt = 0;
 	int c, r, is_ip = 0, code = CLI_OK;
@@ -133,8 +133,10 @@ cmd_guard(int argc, char **argv)
 	}
 	if (optind != argc - 1 || req.user == NULL)
 		usage();
-	if (ag_guard_check_name(req.user, &reason) != 0)
-		cli_die(CLI_USAGE, "--subject: %s", reason);
+	/* Folding (web_subject_fold) happens in the guard; a subject that
+	 * cannot be folded is the caller's error. */
+	if ((r = ag_guard_subject_key(&cfg, &req, key, &reason)) != 0)
+		cli_die(cli_exit_for(r), "--subject: %s", reason);
 	/* The web side passes addresses, never names: anything else is a bug
 	 * in the caller and must not silently become a new subject. */
 	if (req.rhost != NULL &&
@@ -193,7 +195,7 @@ cmd_mfa(int argc, char **argv)
 	struct ag_mfa mfa = { .cfg = &cfg, .log = { .sink = ag_log_sink_syslog } };
 	enum ag_mfa_result result = AG_MFA_WRONG;
 	struct ag_cidr addr;
-	char code[256], host[AG_HOST_MAX], err[AG_ERRBUF];
+	char code[256], host[AG_HOST_MAX], err[AG_ERRBUF], key[AG_NAME_MAX + 1];
 	const char *reason = NULL;
 	json_t *o;
 	int c, r, is_ip = 0;
@@ -211,8 +213,8 @@ cmd_mfa(int argc, char **argv)
 	}
 	if (optind != argc - 1 || req.user == NULL)
 		usage();
-	if (ag_guard_check_name(req.user, &reason) != 0)
-		cli_die(CLI_USAGE, "--user: %s", reason);
+	if ((r = ag_guard_subject_key(&cfg, &req, key, &reason)) != 0)
+		cli_die(cli_exit_for(r), "--user: %s", reason);
 	if (req.rhost != NULL &&
 	    (ag_host_normalize(req.rhost, (unsigned)cfg.ipv6_prefix, host, sizeof(host), &is_ip,
 	                       &addr) != 0 || !is_ip))

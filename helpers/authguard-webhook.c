@@ -40,6 +40,7 @@
 #include "log.h"
 #include "session.h"
 #include "store.h"
+#include "subject.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -189,7 +190,7 @@ cmd_webhook(int argc, char **argv)
 	struct ag_webhook_headers *h;
 	struct ag_webhook_secret secret;
 	struct ag_webhook_msg msg;
-	struct ag_webhook_event ev;
+	struct ag_webhook_event ev, keyed;
 	struct ag_webhook_result res;
 	struct ag_store *store = NULL;
 	enum ag_webhook_reason reason;
@@ -261,11 +262,24 @@ cmd_webhook(int argc, char **argv)
 	}
 	free(body);
 	body = NULL;
+	/* A user id is keyed like every web subject (web_subject_fold), so
+	 * user.deleted ends the sessions created under any spelling of it;
+	 * the log keeps the id as sent. */
+	keyed = ev;
+	if (ev.action == AG_WEBHOOK_END_USER &&
+	    (r = ag_subject_key(&cfg, AG_REALM_WEB, ev.target, keyed.target, &why)) != 0) {
+		if (r == AG_ERR_NOMEM) {
+			log_error("out_of_memory");
+			cli_die(CLI_INTERNAL, "cannot fold the user id: out of memory");
+		}
+		reason = AG_WEBHOOK_BAD_BODY;
+		goto rejected;
+	}
 	if ((r = ag_store_open(&cfg, 0, &store, err)) != 0) {
 		log_error("store_open");
 		cli_die(cli_exit_for(r), "%s", err);
 	}
-	r = ag_webhook_apply(store, &msg, &ev, now, cfg.webhook_tolerance, ag_session_handle,
+	r = ag_webhook_apply(store, &msg, &keyed, now, cfg.webhook_tolerance, ag_session_handle,
 	                     &replayed, &res);
 	if (r != 0) {
 		const char *m = ag_store_errmsg(store);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "opaque.h"
 #include "session.h"
+#include "subject.h"
 #include "token.h"
 #include "util.h"
 
@@ -190,7 +191,8 @@ int
 token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t **out)
 {
 	const char *aud = req->aud != NULL ? req->aud : ctx->cfg->token_audience;
-	char refresh[REFRESH_LEN + 1];
+	struct token_issue_req folded;
+	char refresh[REFRESH_LEN + 1], sub[AG_NAME_MAX + 1];
 	const char *why = NULL;
 	uint8_t hash[32];
 	int64_t ttl = req->ttl != 0 ? req->ttl : ctx->cfg->access_ttl, family = 0, now;
@@ -201,10 +203,18 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 	*out = NULL;
 	if ((code = need_identity(ctx, out)) != 0)
 		return code;
-	if (req->sub == NULL || req->sub[0] == '\0' || strnlen(req->sub, AG_NAME_MAX + 1) > AG_NAME_MAX) {
-		*out = error_json("usage", "sub must be 1 to 4096 bytes");
-		return CLI_USAGE;
+	/* The token, its refresh family and its session carry the subject's
+	 * key (web_subject_fold), so revoking by any spelling finds them. */
+	if ((r = ag_subject_key(ctx->cfg, AG_REALM_WEB, req->sub, sub, &why)) != 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "sub: %s", why);
+		*out = error_json(r == AG_ERR_NOMEM ? "internal" : "usage", msg);
+		return cli_exit_for(r);
 	}
+	folded = *req;
+	folded.sub = sub;
+	req = &folded;
 	if (!ag_config_audience_allowed(ctx->cfg, aud)) {
 		*out = error_json("usage", "audience not in token_audience/token_audiences");
 		return CLI_USAGE;
@@ -496,11 +506,22 @@ token_op_revoke(struct token_ctx *ctx, const char *token, size_t len, int family
 	enum ag_jwt_reason reason = AG_JWT_ERROR;
 	json_t *claims = NULL;
 	uint8_t hash[32];
-	char jti[65];
+	char jti[65], key[AG_NAME_MAX + 1];
+	const char *why = NULL;
 	int64_t n = 0, until, now = ag_clock_now();
 	int code, r;
 
 	*out = NULL;
+	if (user != NULL) {
+		if ((r = ag_subject_key(ctx->cfg, AG_REALM_WEB, user, key, &why)) != 0) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "user: %s", why);
+			*out = error_json(r == AG_ERR_NOMEM ? "internal" : "usage", msg);
+			return cli_exit_for(r);
+		}
+		user = key;
+	}
 	if ((code = need_store(ctx, out)) != 0)
 		return code;
 	if (user != NULL || family) {

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "log.h"
 #include "session.h"
+#include "subject.h"
 #include "token.h"
 #include "util.h"
 
@@ -55,6 +56,20 @@ log_session(int prio, const char *event, const char *user, const char *sid, cons
 	if (k != NULL)
 		ag_logline_int(&l, k, v);
 	ag_log_emit(&session_log, prio, &l);
+}
+
+/* A web session's user is keyed like every web subject (web_subject_fold):
+ * "Carol@Example.com" and "carol@example.com" share the session limit,
+ * the list and "end --user". */
+static const char *
+user_key(const struct ag_config *cfg, const char *user, char key[AG_NAME_MAX + 1])
+{
+	const char *why = NULL;
+	int r;
+
+	if ((r = ag_subject_key(cfg, AG_REALM_WEB, user, key, &why)) != 0)
+		cli_die(cli_exit_for(r), "--user: %s", why);
+	return key;
 }
 
 static int
@@ -159,6 +174,7 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	struct fp_opts fo = { 0 };
 	struct ag_web_session ws;
 	char id[AG_SESSION_ID_LEN + 1], cookie[AG_COOKIE_HEADER_MAX], sid[AG_SID_MAX + 1];
+	char key[AG_NAME_MAX + 1];
 	const char *user = NULL, *clerk = NULL, *reason = NULL;
 	int64_t now = ag_clock_now(), evicted = 0;
 	int c, refused = 0, r;
@@ -187,6 +203,7 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	 * requests): refused here, before anything is stored. */
 	if (!ag_utf8_valid(user, strlen(user)))
 		cli_die(CLI_USAGE, "--user: not valid UTF-8");
+	user = user_key(cfg, user, key);
 	if (clerk != NULL && (clerk[0] == '\0' || strnlen(clerk, AG_SID_MAX + 1) > AG_SID_MAX))
 		cli_die(CLI_USAGE, "--clerk-session: 1 to 128 bytes");
 	memset(&ws, 0, sizeof(ws));
@@ -396,16 +413,19 @@ static int
 cmd_list(struct token_ctx *ctx, int argc, char **argv)
 {
 	struct list_ctx l = { ctx->cfg, json_array() };
+	char key[AG_NAME_MAX + 1];
+	const char *user;
 
 	if (argc != 3 || strcmp(argv[1], "--user") != 0)
 		usage_sessions();
+	user = user_key(ctx->cfg, argv[2], key);
 	open_store(ctx);
-	if (ag_store_session_list(ctx->store, argv[2], ag_clock_now(), list_one, &l) != 0)
+	if (ag_store_session_list(ctx->store, user, ag_clock_now(), list_one, &l) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(ctx->store));
 	{
 		json_t *o = json_pack("{s:n, s:o}", "user", "sessions", l.arr);
 
-		if (o != NULL && cli_json_set_name(o, "user", argv[2]) != 0) {
+		if (o != NULL && cli_json_set_name(o, "user", user) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -417,14 +437,14 @@ cmd_list(struct token_ctx *ctx, int argc, char **argv)
 static int
 cmd_end(struct token_ctx *ctx, int argc, char **argv)
 {
-	char id[AG_SESSION_ID_LEN + 8];
+	char id[AG_SESSION_ID_LEN + 8], key[AG_NAME_MAX + 1];
 	uint8_t hash[32];
 	int64_t n = 0, fams = 0;
 	const char *user = NULL;
 	int r;
 
 	if (argc == 3 && strcmp(argv[1], "--user") == 0) {
-		user = argv[2];
+		user = user_key(ctx->cfg, argv[2], key);
 	} else if (argc == 3 && strcmp(argv[1], "--sid") == 0) {
 		if (ag_session_handle_parse(argv[2], hash) != 0)
 			cli_die(CLI_USAGE, "--sid: not a session handle");

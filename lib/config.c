@@ -41,6 +41,8 @@ static const struct option_def options[] = {
 	{ "fail_window",    T_DURATION,    OFF(fail_window),     1, 30 * 86400, W_BOTH },
 	{ "lock_time",      T_DURATION,    OFF(lock_time),       0, 365 * 86400, W_BOTH },
 	{ "even_deny_root", T_BOOL,        OFF(even_deny_root),  0, 1, W_BOTH },
+	{ "pam_user_fold",  T_BOOL,        OFF(pam_user_fold),   0, 1, W_BOTH },
+	{ "web_subject_fold", T_BOOL,      OFF(web_subject_fold), 0, 1, W_BOTH },
 	{ "host_deny",      T_COUNT,       OFF(host_deny),       0, 10000000, W_BOTH },
 	{ "host_lock_time", T_DURATION,    OFF(host_lock_time),  0, 365 * 86400, W_BOTH },
 	{ "host_allow",     T_NETLIST,     OFF(host_allow),      0, 0, W_BOTH },
@@ -90,6 +92,11 @@ ag_config_defaults(struct ag_config *cfg)
 	cfg->fail_window = 15 * 60;
 	cfg->lock_time = 3600;
 	cfg->even_deny_root = 0;
+	/* Linux login names are case-sensitive: "ALICE" is not "alice". */
+	cfg->pam_user_fold = 0;
+	/* Web backends match e-mail addresses loosely (lower-casing, NFKC,
+	 * trimming): count every spelling of one address once. */
+	cfg->web_subject_fold = 1;
 	cfg->host_deny = 50;
 	cfg->host_lock_time = 3600;
 	cfg->ipv6_prefix = 64;

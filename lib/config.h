@@ -30,6 +30,7 @@ struct ag_config {
 	int64_t fail_window;   /* seconds */
 	int64_t lock_time;     /* seconds; 0 = until an admin unlocks */
 	int even_deny_root;
+	int pam_user_fold;     /* count login names by their folded form (lib/subject.h) */
 
 	/* remote-host subject */
 	int64_t host_deny;     /* 0 disables host lockout */
@@ -75,6 +76,10 @@ struct ag_config {
 	char session_cookie[AG_COOKIE_MAX + 1]; /* cookie name, __Host- prefixed */
 	int session_samesite_lax;  /* SameSite=Lax instead of Strict */
 	int64_t pam_session_max;   /* concurrent PAM sessions per user (0: no limit) */
+
+	/* web subjects (guard, MFA, sessions, token subjects, webhooks) are
+	 * counted and keyed by their folded form (lib/subject.h) */
+	int web_subject_fold;
 
 	/* Clerk webhooks (authguard-webhook) */
 	char webhook_secret_file[PATH_MAX]; /* whsec_ signing secret, one line */

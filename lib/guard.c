@@ -9,6 +9,7 @@
 #include "error.h"
 #include "guard.h"
 #include "net.h"
+#include "subject.h"
 #include "util.h"
 
 int
@@ -23,6 +24,14 @@ ag_guard_check_name(const char *name, const char **reasonp)
 		return AG_ERR_TOOLONG;
 	}
 	return 0;
+}
+
+int
+ag_guard_subject_key(const struct ag_config *cfg, const struct ag_guard_req *req,
+                     char key[AG_NAME_MAX + 1], const char **reasonp)
+{
+	return ag_subject_key(cfg, req->system_account ? AG_REALM_LOGIN : AG_REALM_WEB, req->user,
+	                      key, reasonp);
 }
 
 void
@@ -94,6 +103,7 @@ struct subjects {
 	struct ag_subject_ref ref[AG_MAX_SUBJECTS];
 	size_t n;
 	char host[AG_HOST_MAX];
+	char key[AG_NAME_MAX + 1]; /* the account's key: req->user, or its fold */
 	int exempt;
 	const struct ag_config *cfg;
 	const char *user;
@@ -119,12 +129,12 @@ build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct 
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if ((r = ag_guard_check_name(req->user, &reason)) != 0)
+	if ((r = ag_guard_subject_key(g->cfg, req, s->key, &reason)) != 0)
 		return r;
 	s->cfg = g->cfg;
 	s->user = req->user;
 	s->ref[0].kind = AG_SUBJECT_ACCOUNT;
-	s->ref[0].name = req->user;
+	s->ref[0].name = s->key;
 	/* "root" itself is looked up at once (its failures are logged as
 	 * exempt); any other login name only if it is about to be refused. */
 	if (req->system_account && strcmp(req->user, "root") == 0)
@@ -151,11 +161,17 @@ build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct 
 static void
 line_subject(struct ag_logline *l, const struct ag_guard_req *req, const struct subjects *s)
 {
+	/* The name as given, and the key it is counted under when folding
+	 * changed it. */
 	ag_logline_str(l, "user", req->user);
+	if (strcmp(s->key, req->user) != 0)
+		ag_logline_str(l, "subject", s->key);
 	if (req->rhost != NULL && req->rhost[0] != '\0')
 		ag_logline_str(l, "rhost", req->rhost);
+	/* A raw host subject is already escaped ("raw:a\x0ab"): as is, or
+	 * its backslashes would be escaped a second time. */
 	if (s->host[0] != '\0' && (req->rhost == NULL || strcmp(s->host, req->rhost) != 0))
-		ag_logline_str(l, "host", s->host);
+		ag_logline_escaped(l, "host", s->host);
 	ag_logline_str(l, "service", req->service);
 }
 

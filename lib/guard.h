@@ -52,6 +52,14 @@ struct ag_guard_result {
  * or AG_ERR_INVAL / AG_ERR_TOOLONG with a reason. */
 int ag_guard_check_name(const char *name, const char **reasonp);
 
+/* The key the account of req is counted under: req->user itself, or its
+ * fold (lib/subject.h) when the configuration folds that realm (login
+ * names: pam_user_fold; web subjects: web_subject_fold).  key holds
+ * AG_NAME_MAX + 1 bytes.  Returns 0 or AG_ERR_INVAL / AG_ERR_TOOLONG with
+ * a reason; front ends call it first to refuse bad input as such. */
+int ag_guard_subject_key(const struct ag_config *cfg, const struct ag_guard_req *req,
+                         char key[AG_NAME_MAX + 1], const char **reasonp);
+
 int ag_guard_begin(struct ag_guard *g, const struct ag_guard_req *req,
                    struct ag_guard_result *res);
 int ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t attempt,

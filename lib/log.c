@@ -43,6 +43,48 @@ ag_logline_str(struct ag_logline *l, const char *key, const char *value)
 	append(l, esc);
 }
 
+/* 1 when s is made only of bytes ag_log_escape() keeps and of its \xHH
+ * sequences: then it cannot forge a field or a line as it is. */
+static int
+already_escaped(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *s != '\0'; s++) {
+		if (ag_log_safe_byte((unsigned char)*s))
+			continue;
+		if (s[0] != '\\' || s[1] != 'x' || s[2] == '\0' || strchr(hex, s[2]) == NULL ||
+		    s[3] == '\0' || strchr(hex, s[3]) == NULL)
+			return 0;
+		s += 3;
+	}
+	return 1;
+}
+
+void
+ag_logline_escaped(struct ag_logline *l, const char *key, const char *value)
+{
+	char cut[4 * VALUE_MAX + 8];
+	size_t len;
+
+	if (value == NULL)
+		return;
+	if (value[0] == '\0' || !already_escaped(value)) {
+		ag_logline_str(l, key, value);
+		return;
+	}
+	len = strlen(value);
+	if (len > 4 * VALUE_MAX) {
+		memcpy(cut, value, 4 * VALUE_MAX - 3);
+		memcpy(cut + 4 * VALUE_MAX - 3, "...", 4);
+		value = cut;
+	}
+	append(l, " ");
+	append(l, key);
+	append(l, "=");
+	append(l, value);
+}
+
 void
 ag_logline_int(struct ag_logline *l, const char *key, int64_t value)
 {

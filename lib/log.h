@@ -33,6 +33,12 @@ void ag_logline_init(struct ag_logline *l, const char *event);
  * value is skipped. */
 void ag_logline_str(struct ag_logline *l, const char *key, const char *value);
 
+/* Appends " key=VALUE" for a value that is already in ag_log_escape()'s
+ * form (a raw host subject, "raw:a\x0ab"), so its backslashes are not
+ * escaped a second time.  A value with any byte outside that form is
+ * escaped as ag_logline_str() does; either way cut at 512 bytes. */
+void ag_logline_escaped(struct ag_logline *l, const char *key, const char *value);
+
 /* Appends " key=N". */
 void ag_logline_int(struct ag_logline *l, const char *key, int64_t value);
 

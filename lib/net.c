@@ -79,7 +79,7 @@ ag_host_normalize(const char *rhost, unsigned v6prefix, char *out,
 {
 	struct ag_cidr a;
 	char buf[INET6_ADDRSTRLEN];
-	size_t len, i;
+	size_t len, n, i;
 
 	*is_ip = 0;
 	if (outsize < AG_HOST_MAX)
@@ -113,12 +113,16 @@ ag_host_normalize(const char *rhost, unsigned v6prefix, char *out,
 	return 0;
 
 other:
-	if (is_dns_name(rhost, len)) {
-		for (i = 0; i < len; i++) {
+	/* DNS names compare without case, and "host.example.com." is the
+	 * fully qualified spelling of "host.example.com": one subject. */
+	for (n = len; n > 0 && rhost[n - 1] == '.'; n--)
+		;
+	if (n > 0 && is_dns_name(rhost, n)) {
+		for (i = 0; i < n; i++) {
 			char c = rhost[i];
 			out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 		}
-		out[len] = '\0';
+		out[n] = '\0';
 		return 0;
 	}
 	/* Anything else is still a subject: keep it, escaped and bounded, so

@@ -3,8 +3,9 @@
  * A host subject is the text form of the network a request came from:
  * IPv4 addresses as themselves (IPv4-mapped IPv6 included), IPv6 addresses
  * grouped by a prefix (/64 by default, since one client usually owns a
- * whole /64), DNS names lower-cased, and anything else escaped so that it
- * is still tracked (and cannot be used to dodge tracking). */
+ * whole /64), DNS names lower-cased and without trailing dots, and
+ * anything else escaped so that it is still tracked (and cannot be used to
+ * dodge tracking). */
 #ifndef AG_NET_H
 #define AG_NET_H
 

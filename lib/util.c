@@ -119,8 +119,8 @@ ag_strlcpy(char *dst, const char *src, size_t dstsize)
 	return 0;
 }
 
-static int
-log_safe_byte(unsigned char c)
+int
+ag_log_safe_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
@@ -143,7 +143,7 @@ ag_log_escape(char *dst, size_t dstsize, const char *src, size_t srclen,
 	for (i = 0; i < srclen; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		need = log_safe_byte(c) ? 1 : 4;
+		need = ag_log_safe_byte(c) ? 1 : 4;
 		if (o + need > maxout || o + need + 4 > dstsize) {
 			ag_strlcpy(dst + o, "...", dstsize - o);
 			return;

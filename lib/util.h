@@ -42,6 +42,9 @@ size_t ag_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* 1 when the len bytes of s are all well-formed UTF-8 (see above). */
 int ag_utf8_valid(const char *s, size_t len);
 
+/* Returns 1 when ag_log_escape() copies byte c as itself, else 0. */
+int ag_log_safe_byte(unsigned char c);
+
 /* Formats a duration in words for people: "57 minutes", "16 seconds". */
 void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
 

@@ -211,7 +211,7 @@ static int
 setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **argv,
       const char *op, int need_user)
 {
-	char err[AG_ERRBUF];
+	char err[AG_ERRBUF], key[AG_NAME_MAX + 1];
 	const void *item = NULL;
 	const char *user = NULL, *reason = NULL;
 	int r;
@@ -234,11 +234,14 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 			module_log_error(m, op, "cannot get the user name");
 			return r == PAM_SUCCESS || r == PAM_CONV_AGAIN ? PAM_AUTH_ERR : r;
 		}
-		if (ag_guard_check_name(user, &reason) != 0) {
-			module_log_error(m, op, reason);
-			return PAM_AUTH_ERR;
-		}
 		m->req.user = user;
+		m->req.system_account = 1;
+		/* With pam_user_fold, a name that cannot be folded (not UTF-8)
+		 * has no counter: refused here, before any password check. */
+		if ((r = ag_guard_subject_key(&m->cfg, &m->req, key, &reason)) != 0) {
+			module_log_error(m, op, reason);
+			return r == AG_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTH_ERR;
+		}
 	}
 	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item != NULL)
 		m->req.rhost = item;

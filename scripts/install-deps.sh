@@ -5,6 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config libpam0g-dev \
 libsqlite3-dev libsodium-dev libssl-dev libjansson-dev liboath-dev libqrencode-dev libpng-dev \
+libunistring-dev \
 libpam-wrapper libpamtest0-dev pamtester libnss-wrapper sqlite3 python3 \
 oathtool zbar-tools librsvg2-bin valgrind clang python3-jwt python3-cryptography"
 # Node and npm (jose interop tests): often installed from elsewhere (e.g.

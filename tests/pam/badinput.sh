@@ -111,9 +111,32 @@ ag_status
 ag_expect_eq "gateway.example.com has 2 failures" 2 "$(ag_python -c '
 import json, sys
 print(sum(r["failures"] for r in json.loads(sys.argv[1])["subjects"] if r["subject"] == "gateway.example.com"))' "$AG_JSON")"
+odd_rhost "the same DNS name, fully qualified with a trailing dot" 'Gateway.Example.COM.' 'gateway.example.com'
+ag_status
+ag_expect_eq "gateway.example.com. counts with gateway.example.com: 3 failures" 3 "$(ag_python -c '
+import json, sys
+rows = json.loads(sys.argv[1])["subjects"]
+print(sum(r["failures"] for r in rows if r["subject"] == "gateway.example.com"),
+      *[r["subject"] for r in rows if r["subject"].startswith("gateway.example.com.")])' "$AG_JSON")"
 odd_rhost "address with a port" '192.0.2.1:22' 'raw:192.0.2.1:22'
 odd_rhost "scoped link-local" 'fe80::1%eth0' 'raw:fe80::1\x25eth0'
 odd_rhost "SQL" "'); DELETE FROM failure; --" 'raw:\x27\x29\x3b\x20DELETE\x20FROM\x20failure\x3b\x20--'
+
+ag_say "a PAM_RHOST with a newline is logged escaped once"
+AG_RHOST=$'evil\nevent=auth_ok user=root'
+ag_attempt "rhost with a newline: wrong password checked and refused" rhnl "$AG_WRONG" 1 1
+# rhost= is the value escaped once; host= is the subject (already escaped
+# by the normalisation) as it is: "\x0a", never "\x5cx0a".
+ag_expect_log "the auth_fail line shows rhost and host escaped once" \
+	'event=auth_fail user=rhnl rhost=evil\\x0aevent\\x3dauth_ok\\x20user\\x3droot host=raw:evil\\x0aevent\\x3dauth_ok\\x20user\\x3droot service=bad '
+ag_expect_no_log "no backslash escaped a second time (\\x5c)" '\\x5c'
+ag_expect_eq "the auth_fail line is one line" 1 "$(ag_log_last | grep -c 'event=auth_fail')"
+ag_run_ctl unlock --host $'evil\nevent=auth_ok user=root'
+ag_expect_eq "authguard-ctl unlock --host with the raw value: exit 0" 0 "$AG_RC"
+ag_expect_log "admin_unlock logs the raw host escaped once" \
+	'event=admin_unlock scope=host host=raw:evil\\x0aevent\\x3dauth_ok\\x20user\\x3droot uid=[0-9]+ had_state=1'
+ag_expect_no_log "... and nothing escaped twice" '\\x5c'
+AG_RHOST=192.0.2.90
 
 ag_say "the web helper with odd subjects"
 ag_run_token guard check --subject $'line1\nline2' --ip 192.0.2.91

@@ -97,6 +97,8 @@ test_defaults(void)
 	is_int(cfg.fail_window, 900, "default fail_window");
 	is_int(cfg.lock_time, 3600, "default lock_time");
 	is_int(cfg.even_deny_root, 0, "default even_deny_root");
+	is_int(cfg.pam_user_fold, 0, "default pam_user_fold: login names exact");
+	is_int(cfg.web_subject_fold, 1, "default web_subject_fold: web subjects folded");
 	is_int(cfg.delay_base, 1, "default delay_base");
 	is_int(cfg.delay_max, 16, "default delay_max");
 	is_int(cfg.host_deny, 50, "default host_deny");
@@ -663,6 +665,14 @@ test_module_args(void)
 	is_int(cfg.debug, 1, "bare debug = yes");
 	check_arg(&cfg, "debug=off");
 	is_int(cfg.debug, 0, "debug=off");
+	check_arg(&cfg, "pam_user_fold");
+	is_int(cfg.pam_user_fold, 1, "bare pam_user_fold = yes");
+	check_arg(&cfg, "web_subject_fold=no");
+	is_int(cfg.web_subject_fold, 0, "web_subject_fold=no");
+	path = write_file("fold.conf", "web_subject_fold = no\npam_user_fold = yes\n");
+	ag_config_defaults(&cfg);
+	is_int(ag_config_load_file(&cfg, path, 0, err), 0, "fold options in the file");
+	is_int(cfg.web_subject_fold * 10 + cfg.pam_user_fold, 1, "... both read");
 
 	ag_config_defaults(&cfg);
 	check_arg(&cfg, "fail_window=1h");

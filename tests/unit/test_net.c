@@ -91,6 +91,27 @@ test_host_normalize(void)
 	check_host("localhost", 64, "localhost", 0);
 	check_host("host-1.example", 64, "host-1.example", 0);
 
+	/* ... and without the root's trailing dot: one name, one subject */
+	check_host("host.example.com.", 64, "host.example.com", 0);
+	check_host("HOST.Example.COM.", 64, "host.example.com", 0);
+	check_host("host.example.com..", 64, "host.example.com", 0);
+	check_host("localhost.", 64, "localhost", 0);
+	check_host(".", 64, "raw:.", 0);
+	check_host("...", 64, "raw:...", 0);
+	/* an address with a trailing dot is no address, but the same subject */
+	check_host("192.0.2.1.", 64, "192.0.2.1", 0);
+	/* 253 characters and the root's dot: still a DNS name */
+	{
+		char fqdn[256];
+
+		memset(fqdn, 'b', 253);
+		fqdn[253] = '.';
+		fqdn[254] = '\0';
+		r = ag_host_normalize(fqdn, 64, out, sizeof(out), &is_ip, &ip);
+		ok(r == 0 && strlen(out) == 253 && out[252] == 'b' && is_ip == 0,
+		   "253-character name with its trailing dot: the name without the dot");
+	}
+
 	/* anything else: "raw:" + escaped, bounded, still a subject */
 	check_host("bad host", 64, "raw:bad\\x20host", 0);
 	check_host("a\nevent=x", 64, "raw:a\\x0aevent\\x3dx", 0);

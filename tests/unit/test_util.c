@@ -445,8 +445,31 @@ test_small_modules(void)
 	       "log line: a hostile value cannot add a line or a field");
 	is_int(l.len, strlen(l.buf), "log line: len matches");
 
+	/* A value already in escaped form (a raw host subject) is logged
+	 * once-escaped: "\x0a", never "\x5cx0a". */
+	ag_logline_init(&l, "auth_fail");
+	ag_logline_escaped(&l, "host", "raw:a\\x0ab");
+	is_str(l.buf, "event=auth_fail host=raw:a\\x0ab", "escaped value kept as it is");
+	ag_logline_init(&l, "x");
+	ag_logline_escaped(&l, "host", "a\nevent=auth_ok");
+	is_str(l.buf, "event=x host=a\\x0aevent\\x3dauth_ok",
+	       "a value that is not in escaped form is escaped");
+	ag_logline_init(&l, "x");
+	ag_logline_escaped(&l, "host", "a\\x0");
+	is_str(l.buf, "event=x host=a\\x5cx0", "a cut escape sequence is escaped");
+	ag_logline_init(&l, "x");
+	ag_logline_escaped(&l, "host", "a\\xZZ b");
+	is_str(l.buf, "event=x host=a\\x5cxZZ\\x20b", "a fake escape sequence is escaped");
+	ag_logline_init(&l, "x");
+	ag_logline_escaped(&l, "host", "");
+	is_str(l.buf, "event=x host=\"\"", "empty escaped value");
+
 	memset(long_value, 'a', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
+	ag_logline_init(&l, "x");
+	ag_logline_escaped(&l, "host", long_value);
+	is_int(strlen(l.buf), strlen("event=x host=") + 512, "escaped value cut at 512 bytes");
+	ok(strcmp(l.buf + strlen(l.buf) - 3, "...") == 0, "... and ends in \"...\"");
 	ag_logline_init(&l, "x");
 	ag_logline_str(&l, "user", long_value);
 	is_int(strlen(l.buf), strlen("event=x user=") + 128 + 3,

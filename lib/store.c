@@ -69,8 +69,15 @@ static const char *const stmt_sql[S_COUNT] = {
  * a backlog, yet a spray of random names cannot outgrow it. */
 #define PURGE_PER_WRITE 16
 
-/* WAL pages after which a commit checkpoints (SQLite's default is 1000). */
+/* WAL frames (pages) after which a commit checkpoints and empties the WAL
+ * (see wal_hook; SQLite's auto-checkpoint default is 1000).  About 260 KB:
+ * a process that opens the state alone replays at most that much. */
 #define WAL_CHECKPOINT_PAGES 64
+
+/* PRAGMA journal_size_limit, in bytes: the size a long-lived process trims
+ * the WAL file to when it rewinds it (SQLite keeps the file's high-water
+ * mark otherwise). */
+#define WAL_SIZE_LIMIT (1024 * 1024)
 
 static int64_t
 monotonic_ns(void)
@@ -93,6 +100,8 @@ busy_handler(void *ctx, int count)
 	struct timespec nap;
 	int64_t now = monotonic_ns();
 
+	if (st->ckpt_nowait)
+		return 0; /* a checkpoint that would rather be skipped than wait */
 	if (count == 0)
 		st->busy_since_ns = now;
 	if (now - st->busy_since_ns >= st->busy_timeout_ms * 1000000)
@@ -102,6 +111,51 @@ busy_handler(void *ctx, int count)
 	nap.tv_nsec = 200000 + (long)((st->jitter >> 8) % 1000000); /* 0.2 to 1.2 ms */
 	nanosleep(&nap, NULL);
 	return 1;
+}
+
+/* Keeps the WAL short whatever mix of processes shares the state: SQLite
+ * calls this after every commit, with the number of frames in the WAL.
+ *
+ * SQLite's own auto-checkpoint (PASSIVE) copies the WAL into the database
+ * but never rewinds it; the next writer does, and only a writer that
+ * shares the wal-index (the -shm file) with the checkpointer.  A process
+ * that opens the state while no other has it open rebuilds the wal-index
+ * from the WAL file and takes every frame in it for not yet copied.  So a
+ * sequence of one-shot processes (a web backend's `authguard-token guard`
+ * calls, logins on a quiet host) appended to the WAL forever, each one
+ * replaying and copying all of it again: 88 MB and 7 times the CPU per
+ * call after 3,000 calls.  A RESTART checkpoint would rewind only the
+ * wal-index, which dies with the process; TRUNCATE empties the file, so
+ * the next process has nothing to replay.
+ *
+ * Past WAL_CHECKPOINT_PAGES frames, then, a PASSIVE checkpoint first copies
+ * the frames without taking the write lock (other writers go on), and a
+ * TRUNCATE checkpoint then empties the file with the busy handler off
+ * (ckpt_nowait).  It needs the write lock and no reader in the WAL; when
+ * another process holds either, or runs a checkpoint itself, it gives up
+ * at once and a later commit tries again.  Skipping costs nothing lasting
+ * (while processes overlap they share the wal-index, and the next writer
+ * rewinds the WAL; journal_size_limit then trims the file), whereas waiting
+ * would make this process, maybe a login, wait for others.  Holding the
+ * write lock, it copies only what was committed between the two calls and
+ * truncates, so no writer waits on a long checkpoint.  Whatever happens,
+ * the commit that called the hook stands: it returns SQLITE_OK. */
+static int
+wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct ag_store *st = ctx;
+	int log = 0, copied = 0;
+
+	if (frames < WAL_CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
+	            SQLITE_OK ||
+	    copied < log)
+		return SQLITE_OK; /* a reader holds an older snapshot: later */
+	st->ckpt_nowait = 1;
+	(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	st->ckpt_nowait = 0;
+	return SQLITE_OK;
 }
 
 static int
@@ -419,8 +473,10 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
 	/* Each login is a short-lived process, usually the only connection:
 	 * without these, every close would checkpoint, fsync and delete the
-	 * WAL, costing more than the login's own transactions.  Checkpoints
-	 * still happen automatically as the WAL grows. */
+	 * WAL, costing more than the login's own transactions.  wal_hook
+	 * checkpoints and empties the WAL once it has grown past
+	 * WAL_CHECKPOINT_PAGES instead.  A WAL file that is kept, never
+	 * deleted, also keeps the group and mode authguard-ctl init gave it. */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	{
 		int persist = 1;
@@ -431,18 +487,20 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	st->busy_timeout_ms = cfg->busy_timeout_ms;
 	st->jitter = (uint32_t)getpid() ^ (uint32_t)monotonic_ns();
 	sqlite3_busy_handler(st->db, busy_handler, st);
-	/* A small auto-checkpoint keeps the WAL short: the first process to
-	 * open the file after the last one closed replays every WAL frame, so
-	 * a long WAL would slow every login down. */
+	/* synchronous: FULL syncs the WAL at every commit, NORMAL only at
+	 * checkpoints (authguard.conf(5), sync). */
 	snprintf(sql, sizeof(sql),
 	         "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;"
-	         " PRAGMA wal_autocheckpoint = %d;",
-	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_CHECKPOINT_PAGES);
+	         " PRAGMA journal_size_limit = %d;",
+	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_SIZE_LIMIT);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		r = ag_store_fail(st, rc, "configure");
 		goto report;
 	}
+	/* Replaces SQLite's auto-checkpoint (no PRAGMA wal_autocheckpoint
+	 * after this point: it would put the default back). */
+	sqlite3_wal_hook(st->db, wal_hook, st);
 	if ((r = read_header(st, &version, &appid)) != 0)
 		goto report;
 	if (version == 0 && appid == 0 && !(flags & AG_STORE_CREATE)) {
@@ -503,6 +561,19 @@ ag_store_close(struct ag_store *st)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
 	free(st);
+}
+
+int
+ag_store_synchronous(struct ag_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, v = -1;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v >= 0 ? v : ag_store_fail(st, rc, "read synchronous");
 }
 
 int

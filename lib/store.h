@@ -342,4 +342,8 @@ int ag_store_check(struct ag_store *store);
 int ag_store_schema_version(void);
 int ag_store_file_version(struct ag_store *store);
 
+/* The handle's effective PRAGMA synchronous (1 NORMAL, 2 FULL: the sync
+ * option), or a negative AG_ERR_*. */
+int ag_store_synchronous(struct ag_store *store);
+
 #endif

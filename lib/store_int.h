@@ -24,6 +24,7 @@ struct ag_store {
 	int64_t busy_timeout_ms;
 	int64_t busy_since_ns;   /* when the current wait started */
 	uint32_t jitter;         /* per-process state for the retry jitter */
+	int ckpt_nowait;         /* busy_handler gives up at once (wal_hook) */
 	sqlite3_stmt *stmt[AG_STMT_SLOTS];
 	char path[PATH_MAX];
 	char errmsg[AG_ERRBUF];

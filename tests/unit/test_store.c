@@ -1049,6 +1049,102 @@ test_names(struct ag_store *st)
 	       "rejected calls stored nothing");
 }
 
+/* sync = normal | full reaches the connection as PRAGMA synchronous (it
+ * once parsed but was dropped: full gave NORMAL). */
+static void
+test_sync(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL;
+	char dir[PATH_MAX], err[AG_ERRBUF];
+
+	subdir(dir, sizeof(dir), "sync", 0755);
+	config_for(&cfg, dir, "state.db");
+	is_int(ag_config_apply_arg(&cfg, "sync=full", err), 0, "sync=full parses");
+	is_int(cfg.sync, AG_SYNC_FULL, "sync=full is AG_SYNC_FULL");
+	is_int(ag_store_open(&cfg, AG_STORE_CREATE, &st, err), 0, "open with sync=full");
+	if (st != NULL)
+		is_int(ag_store_synchronous(st), 2, "sync=full: PRAGMA synchronous is FULL (2)");
+	ag_store_close(st);
+	st = NULL;
+	is_int(ag_config_apply_arg(&cfg, "sync=normal", err), 0, "sync=normal parses");
+	is_int(ag_store_open(&cfg, 0, &st, err), 0, "open with sync=normal");
+	if (st != NULL)
+		is_int(ag_store_synchronous(st), 1, "sync=normal: PRAGMA synchronous is NORMAL (1)");
+	ag_store_close(st);
+	ag_config_defaults(&cfg);
+	is_int(cfg.sync, AG_SYNC_NORMAL, "the default is normal");
+}
+
+/* One handle per operation, as one-shot helpers and PAM logins use the
+ * state: each open after the last close rebuilds the wal-index from the
+ * WAL.  The WAL must stay short (it once grew by every commit, and every
+ * open replayed all of it), and the checkpoints must keep the data. */
+static void
+test_wal_bounded(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL, *other = NULL;
+	struct ag_subject_ref s[2];
+	struct ag_settled out[2];
+	char dir[PATH_MAX], err[AG_ERRBUF], name[64], wal[PATH_MAX + 8];
+	int64_t size, max_size = 0;
+	int i, errors = 0;
+
+	subdir(dir, sizeof(dir), "wal", 0755);
+	config_for(&cfg, dir, "state.db");
+	snprintf(wal, sizeof(wal), "%s-wal", cfg.state_file);
+	if (ag_store_open(&cfg, AG_STORE_CREATE, &st, err) != 0) {
+		ok(0, "open the wal store: %s", err);
+		return;
+	}
+	ag_store_close(st);
+	for (i = 0; i < 1500; i++) {
+		snprintf(name, sizeof(name), "user%d@example.com", i % 300);
+		s[0] = account(name, 1000, 3600, 0);
+		snprintf(name + 32, sizeof(name) - 32, "198.51.100.%d", i % 250);
+		s[1] = host(name + 32, 100000);
+		st = NULL;
+		if (ag_store_open(&cfg, 0, &st, err) != 0 ||
+		    ag_store_settle_failure(st, s, 2, 0, T0 + i / 10, out) != 0)
+			errors++;
+		ag_store_close(st);
+		if ((size = file_size(wal)) > max_size)
+			max_size = size;
+	}
+	is_int(errors, 0, "1500 failures, each through its own handle");
+	ok(max_size > 0 && max_size <= 1024 * 1024,
+	   "the WAL never passed 1 MiB (largest: %jd bytes)", (intmax_t)max_size);
+	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM failure"), 3000,
+	       "every failure is in the state (1500 accounts', 1500 hosts')");
+
+	/* A handle that stays open (a batch process) does not stop the
+	 * others from emptying the WAL, and a reader in the middle of a
+	 * read makes the checkpoint skip, not wait or fail. */
+	other = NULL;
+	ok(ag_store_open(&cfg, 0, &other, err) == 0, "a long-lived handle");
+	max_size = 0;
+	errors = 0;
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "batch%d", i % 50);
+		s[0] = account(name, 1000, 3600, 0);
+		st = NULL;
+		if (ag_store_open(&cfg, 0, &st, err) != 0 ||
+		    ag_store_settle_failure(i % 2 ? st : other, s, 1, 0, T0 + 200, out) != 0)
+			errors++;
+		ag_store_close(st);
+		if ((size = file_size(wal)) > max_size)
+			max_size = size;
+	}
+	is_int(errors, 0, "1000 failures, every other one through the long-lived handle");
+	ok(max_size > 0 && max_size <= 1024 * 1024,
+	   "the WAL never passed 1 MiB with a long-lived handle (largest: %jd bytes)",
+	   (intmax_t)max_size);
+	ag_store_close(other);
+	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM failure"), 4000,
+	       "and every failure is in the state");
+}
+
 /* A file that says it is an authguard store but lacks the tables, and one
  * with a trigger planted to erase failures. */
 static void
@@ -1129,6 +1225,8 @@ main(void)
 	}
 	test_purge();
 	test_tampered();
+	test_sync();
+	test_wal_bounded();
 	cleanup();
 	return done_testing();
 }

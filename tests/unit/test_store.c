@@ -1145,6 +1145,109 @@ test_wal_bounded(void)
 	       "and every failure is in the state");
 }
 
+/* ---------------------------------------------------------- sessions */
+
+static struct ag_web_session *sess_buf;
+
+/* Creates a session of eve at now whose id hash is all byte b; 0 or -1. */
+static int
+sess_create(struct ag_store *st, uint8_t b, int64_t now, int64_t *evicted)
+{
+	int refused = 0;
+
+	memset(sess_buf, 0, sizeof(*sess_buf));
+	memset(sess_buf->id_hash, b, 32);
+	ag_strlcpy(sess_buf->user, "eve", sizeof(sess_buf->user));
+	memset(sess_buf->fingerprint, 0xaa, 32);
+	sess_buf->created = sess_buf->last_seen = now;
+	sess_buf->idle_expires = now + 3600;
+	sess_buf->abs_expires = now + 86400;
+	if (ag_store_session_create(st, sess_buf, 5, 1, now, evicted, &refused) != 0 || refused)
+		return -1;
+	return 0;
+}
+
+static int
+sess_alive(struct ag_store *st, uint8_t b, int64_t now)
+{
+	uint8_t h[32];
+	int alive = -1;
+
+	memset(h, b, 32);
+	if (ag_store_session_alive(st, h, now, &alive, NULL) != 0)
+		return -1;
+	return alive;
+}
+
+/* Uses (touches) the session with hash byte b at now; 1 when written. */
+static int
+sess_touch(struct ag_store *st, uint8_t b, int64_t now)
+{
+	enum ag_session_verdict v;
+	uint8_t h[32], fp[32];
+	int touched = 0;
+
+	memset(h, b, 32);
+	memset(fp, 0xaa, 32);
+	if (ag_store_session_check(st, h, fp, now, 3600, 60, 1, &v, sess_buf, &touched) != 0 ||
+	    v != AG_SESSION_OK)
+		return -1;
+	return touched;
+}
+
+/* At the session limit the least recently used session goes, exactly,
+ * even when several were created or used in the same second (whole
+ * seconds once tied, and the tie fell to the order of the random id
+ * hashes).  The hashes below are chosen so that hash order would pick
+ * another session than the right one each time. */
+static void
+test_session_lru(void)
+{
+	struct ag_store *st = open_store("sessions");
+	int64_t ev = -1, t = T0;
+	static const uint8_t later[] = { 0x10, 0x20, 0x30, 0x40 };
+	int i, good = 1;
+
+	if ((sess_buf = malloc(sizeof(*sess_buf))) == NULL || st == NULL) {
+		ok(0, "open the sessions store");
+		free(sess_buf);
+		ag_store_close(st);
+		return;
+	}
+	/* 6 sessions in one second, limit 5: the first one created goes */
+	good = sess_create(st, 0xff, t, &ev) == 0;
+	for (i = 0; i < 4; i++)
+		good = good && sess_create(st, later[i], t, &ev) == 0 && ev == 0;
+	ok(good, "5 sessions created in the same second, none evicted");
+	is_int(sess_create(st, 0x50, t, &ev), 0, "a 6th in the same second is created");
+	is_int(ev, 1, "one session evicted");
+	is_int(sess_alive(st, 0xff, t), 0, "the first one created (hash ff..) is the one evicted");
+	good = 1;
+	for (i = 0; i < 4; i++)
+		good = good && sess_alive(st, later[i], t) == 1;
+	ok(good && sess_alive(st, 0x50, t) == 1, "the other five are alive");
+
+	/* uses within one later second: the order of use decides */
+	t += 100;
+	is_int(sess_touch(st, 0x40, t), 1, "use 40.. at t+100 (written)");
+	is_int(sess_touch(st, 0x30, t), 1, "then 30..");
+	is_int(sess_touch(st, 0x20, t), 1, "then 20..");
+	is_int(sess_touch(st, 0x10, t), 1, "then 10.. (50.. not used since t)");
+	is_int(sess_create(st, 0x60, t, &ev), 0, "a new session at t+100");
+	is_int(sess_alive(st, 0x50, t), 0, "evicts 50.., unused since t");
+	is_int(sess_create(st, 0x70, t, &ev), 0, "another one at t+100");
+	is_int(sess_alive(st, 0x40, t), 0, "evicts 40.., the first used at t+100");
+	is_int(sess_create(st, 0x80, t, &ev), 0, "and another");
+	is_int(sess_alive(st, 0x30, t), 0, "evicts 30.., the next used");
+	ok(sess_alive(st, 0x10, t) == 1 && sess_alive(st, 0x20, t) == 1 &&
+	           sess_alive(st, 0x60, t) == 1 && sess_alive(st, 0x70, t) == 1 &&
+	           sess_alive(st, 0x80, t) == 1,
+	   "the five most recently used are left");
+	ag_store_close(st);
+	free(sess_buf);
+	sess_buf = NULL;
+}
+
 /* A file that says it is an authguard store but lacks the tables, and one
  * with a trigger planted to erase failures. */
 static void
@@ -1227,6 +1330,7 @@ main(void)
 	test_tampered();
 	test_sync();
 	test_wal_bounded();
+	test_session_lru();
 	cleanup();
 	return done_testing();
 }

@@ -804,30 +804,15 @@ resolve_attempt(struct ag_store *st, int64_t id, int64_t attempt, int64_t *out)
 	return 0;
 }
 
-/* Settles a deferred exemption (see struct ag_limits): returns 1 when the
- * subject turned out to be exempt, which clears lim->enforce. */
+/* 1 when a refusal or a lock of subject ref must wait for the caller to
+ * decide whether it is exempt (struct ag_subject_ref, exempt_unknown).
+ * The store never looks anything up itself: an NSS lookup inside BEGIN
+ * IMMEDIATE would hold everyone's write lock for as long as the directory
+ * takes to answer. */
 static int
-resolve_exempt(struct ag_limits *lim)
+ask_exempt(const struct ag_subject_ref *ref)
 {
-	int (*fn)(void *) = lim->exempt_fn;
-
-	if (fn == NULL || !lim->enforce)
-		return 0;
-	lim->exempt_fn = NULL;
-	if (!fn(lim->exempt_ctx))
-		return 0;
-	lim->enforce = 0;
-	return 1;
-}
-
-/* ag_policy_decide(), asking about an exemption only when it would refuse. */
-static void
-decide(struct ag_limits *lim, const struct ag_subject_state *state, int64_t now,
-       struct ag_decision *dec)
-{
-	ag_policy_decide(lim, state, now, dec);
-	if (dec->verdict != AG_ALLOW && resolve_exempt(lim))
-		ag_policy_decide(lim, state, now, dec);
+	return ref->exempt_unknown && ref->limits.enforce;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -848,7 +833,7 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		struct ag_limits limv = subj[i].limits, *lim = &limv;
+		const struct ag_limits *lim = &subj[i].limits;
 		int64_t was_locked;
 
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &ids[i], &locked[i])) != 0)
@@ -857,7 +842,11 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 		if ((r = refresh_subject(st, &subj[i], ids[i], &locked[i], now)) != 0 ||
 		    (r = load_state(st, ids[i], locked[i], lim->window, now, &state)) != 0)
 			goto out;
-		decide(lim, &state, now, &dec[i]);
+		ag_policy_decide(lim, &state, now, &dec[i]);
+		if (dec[i].verdict != AG_ALLOW && ask_exempt(&subj[i])) {
+			r = AG_STORE_DECIDE_EXEMPT;
+			goto out;
+		}
 		dec[i].lock_expired = was_locked != 0 && locked[i] == 0;
 		if (dec[i].verdict != AG_ALLOW)
 			allowed = 0;
@@ -902,7 +891,7 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		struct ag_limits limv = subj[i].limits, *lim = &limv;
+		const struct ag_limits *lim = &subj[i].limits;
 
 		memset(&out[i], 0, sizeof(out[i]));
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &id, &locked)) != 0 ||
@@ -926,8 +915,10 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 		if ((r = load_state(st, id, locked, lim->window, now, &state)) != 0)
 			goto out;
 		lock = ag_policy_lock_after_failure(lim, state.failures, now);
-		if (lock > locked && resolve_exempt(lim))
-			lock = ag_policy_lock_after_failure(lim, state.failures, now);
+		if (lock > locked && ask_exempt(&subj[i])) {
+			r = AG_STORE_DECIDE_EXEMPT;
+			goto out;
+		}
 		if (lock > locked) {
 			out[i].newly_locked = locked <= now;
 			locked = lock;
@@ -967,9 +958,11 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 		dec[i].verdict = AG_ALLOW;
 		if ((r = subject_get(st, &subj[i], 0, 0, &ids[i], &locked[i])) != 0)
 			goto out;
-		struct ag_limits limv = subj[i].limits;
-
-		if (ids[i] != 0 && limv.enforce && locked[i] > now && !resolve_exempt(&limv)) {
+		if (ids[i] != 0 && subj[i].limits.enforce && locked[i] > now) {
+			if (ask_exempt(&subj[i])) {
+				r = AG_STORE_DECIDE_EXEMPT;
+				goto out;
+			}
 			/* Locked while this attempt was in flight: the lock wins. */
 			dec[i].verdict = AG_REFUSE_LOCKED;
 			dec[i].locked_until = locked[i];
@@ -1034,12 +1027,8 @@ ag_store_peek(struct ag_store *st, const struct ag_subject_ref *subj, int64_t no
 		id = locked = 0; /* expired: the next write clears it and its failures */
 	if ((r = load_state(st, id, locked, subj->limits.window, now, &state)) != 0)
 		return r;
-	{
-		struct ag_limits limv = subj->limits;
-
-		decide(&limv, &state, now, dec);
-	}
-	return 0;
+	ag_policy_decide(&subj->limits, &state, now, dec);
+	return dec->verdict != AG_ALLOW && ask_exempt(subj) ? AG_STORE_DECIDE_EXEMPT : 0;
 }
 
 static int

@@ -30,7 +30,19 @@ struct ag_subject_ref {
 	enum ag_subject_kind kind;
 	const char *name;   /* NUL-terminated, at most AG_NAME_MAX bytes */
 	struct ag_limits limits;
+	/* 1: limits.enforce holds unless the subject turns out to be exempt,
+	 * which the caller has not decided yet (an NSS lookup, kept off the
+	 * common path and out of every transaction).  An operation that would
+	 * refuse or lock such a subject changes nothing and returns
+	 * AG_STORE_DECIDE_EXEMPT instead: the caller decides, sets enforce,
+	 * clears this and calls again. */
+	int exempt_unknown;
 };
+
+/* Returned by reserve_attempt, settle_failure, settle_success and peek
+ * (see exempt_unknown above); positive, so a caller that does not expect
+ * it still takes it for "not done". */
+#define AG_STORE_DECIDE_EXEMPT 1
 
 /* Per-subject outcome of a settle operation. */
 struct ag_settled {
@@ -90,7 +102,10 @@ int ag_store_settle_success(struct ag_store *store, const struct ag_subject_ref 
                             size_t n, int64_t attempt, int64_t now,
                             struct ag_decision dec[]);
 
-/* Read-only decision for one subject (the account phase, status). */
+/* Read-only decision for one subject (the account phase, status).
+ *
+ * These four return 0, a negative AG_ERR_*, or AG_STORE_DECIDE_EXEMPT for a
+ * subject with exempt_unknown set that they would refuse or lock. */
 int ag_store_peek(struct ag_store *store, const struct ag_subject_ref *subj,
                   int64_t now, struct ag_decision *dec);
 

@@ -1145,6 +1145,60 @@ test_wal_bounded(void)
 	       "and every failure is in the state");
 }
 
+/* A subject whose exemption the caller has not decided (exempt_unknown):
+ * the store asks (AG_STORE_DECIDE_EXEMPT) instead of refusing or locking,
+ * having changed nothing, and never looks anything up itself. */
+static void
+test_exempt_unknown(struct ag_store *st)
+{
+	struct ag_subject_ref s[1];
+	struct ag_decision dec[1];
+	struct ag_settled out[1];
+	int64_t a = -1, pending = -1, t = T0 + 90000;
+
+	s[0] = account("uncle", 3, 3600, 0);
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "unknown exemption: failure 1");
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "failure 2");
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), AG_STORE_DECIDE_EXEMPT,
+	       "failure 3 would lock: the store asks");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "uncle", t, &pending), 2,
+	       "and recorded nothing");
+	s[0].exempt_unknown = 0;
+	s[0].limits.enforce = 0; /* decided: exempt */
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "asked again, exempt: recorded");
+	ok(out[0].failures == 3 && out[0].locked_until == 0, "3 failures, not locked");
+
+	s[0].limits.enforce = 1;
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), AG_STORE_DECIDE_EXEMPT,
+	       "a full window would refuse: reserve asks");
+	is_int(a, 0, "no attempt id");
+	ok(failures_of(st, AG_SUBJECT_ACCOUNT, "uncle", t, &pending) == 3 && pending == 0,
+	   "nothing reserved");
+	is_int(ag_store_peek(st, s, t, dec), AG_STORE_DECIDE_EXEMPT, "peek asks too");
+	s[0].exempt_unknown = 0; /* decided: not exempt */
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), 0, "asked again, not exempt");
+	is_int(dec[0].verdict, AG_REFUSE_LOCKED, "refused");
+	s[0].limits.enforce = 0; /* exempt */
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), 0, "asked again, exempt");
+	ok(dec[0].verdict == AG_ALLOW && a != 0, "allowed, with an attempt id");
+
+	/* settle_success of a locked subject */
+	s[0] = account("aunt", 1, 3600, 0);
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "aunt locked (deny 1)");
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_settle_success(st, s, 1, 0, t, dec), AG_STORE_DECIDE_EXEMPT,
+	       "a success of a locked, maybe exempt, account: the store asks");
+	ok(failures_of(st, AG_SUBJECT_ACCOUNT, "aunt", t, NULL) == 1 &&
+	           info_buf.state.locked_until == t + 3600,
+	   "still locked, failure kept");
+	s[0].exempt_unknown = 0;
+	s[0].limits.enforce = 0;
+	is_int(ag_store_settle_success(st, s, 1, 0, t, dec), 0, "asked again, exempt");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "aunt", t, NULL), -1, "the success reset it");
+}
+
 /* ---------------------------------------------------------- sessions */
 
 static struct ag_web_session *sess_buf;
@@ -1323,6 +1377,7 @@ main(void)
 		test_parallel_and_delay(st);
 		test_window_and_expiry(st, path);
 		test_names(st);
+		test_exempt_unknown(st);
 		is_int(ag_store_check(st), 0, "quick_check after all of it");
 		ag_store_close(st);
 	}

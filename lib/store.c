@@ -104,7 +104,7 @@ busy_handler(void *ctx, int count)
 		return 0; /* a checkpoint that would rather be skipped than wait */
 	if (count == 0)
 		st->busy_since_ns = now;
-	if (now - st->busy_since_ns >= st->busy_timeout_ms * 1000000)
+	if (now - st->busy_since_ns >= st->wait_ms * 1000000)
 		return 0;
 	st->jitter = st->jitter * 1103515245u + 12345u;
 	nap.tv_sec = 0;
@@ -241,6 +241,18 @@ ag_store_begin(struct ag_store *st)
 {
 	st->errmsg[0] = '\0';
 	return ag_store_exec(st, stmt(st, S_BEGIN), "begin transaction");
+}
+
+int
+ag_store_begin_record(struct ag_store *st)
+{
+	int r;
+
+	st->wait_ms = st->busy_timeout_ms > AG_STORE_RECORD_WAIT_MS ? st->busy_timeout_ms
+	                                                             : AG_STORE_RECORD_WAIT_MS;
+	r = ag_store_begin(st);
+	st->wait_ms = st->busy_timeout_ms;
+	return r;
 }
 
 int
@@ -485,6 +497,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	st->busy_timeout_ms = cfg->busy_timeout_ms;
+	st->wait_ms = st->busy_timeout_ms;
 	st->jitter = (uint32_t)getpid() ^ (uint32_t)monotonic_ns();
 	sqlite3_busy_handler(st->db, busy_handler, st);
 	/* synchronous: FULL syncs the WAL at every commit, NORMAL only at
@@ -888,7 +901,10 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
-	if ((r = ag_store_begin(st)) != 0)
+	/* The failure has happened (the password was checked): giving up on
+	 * a busy state would forget it, so wait longer than for an attempt,
+	 * which a busy state only refuses. */
+	if ((r = ag_store_begin_record(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
 		const struct ag_limits *lim = &subj[i].limits;

@@ -87,9 +87,17 @@ int ag_store_reserve_attempt(struct ag_store *store, const struct ag_subject_ref
                              size_t n, int64_t now, int64_t *attemptp,
                              struct ag_decision dec[]);
 
+/* How long the operations that record what already happened (a failure)
+ * wait for the write lock when busy_timeout is shorter: a busy state must
+ * not make the store forget a wrong password.  Everything else waits
+ * busy_timeout and is refused when it runs out, which only denies. */
+#define AG_STORE_RECORD_WAIT_MS 15000
+
 /* Settles attempt as a failure for each subject (or records a new failure
  * when the attempt is unknown, e.g. attempt 0), locking a subject that
- * reaches its deny count.  out[i] receives each subject's new state. */
+ * reaches its deny count.  out[i] receives each subject's new state.
+ * Waits up to AG_STORE_RECORD_WAIT_MS (or busy_timeout when longer) for
+ * the state; AG_ERR_BUSY then means that nothing was recorded. */
 int ag_store_settle_failure(struct ag_store *store, const struct ag_subject_ref *subj,
                             size_t n, int64_t attempt, int64_t now,
                             struct ag_settled out[]);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1199,6 +1201,76 @@ test_exempt_unknown(struct ag_store *st)
 	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "aunt", t, NULL), -1, "the success reset it");
 }
 
+/* A busy state refuses an attempt after busy_timeout, but a failure that
+ * already happened waits longer (AG_STORE_RECORD_WAIT_MS) rather than be
+ * forgotten.  A child process holds the write lock: through a check with
+ * busy_timeout 200 ms, then until 600 ms after the parent starts to
+ * record a failure. */
+static void
+test_busy_failure(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL;
+	struct ag_subject_ref s[1];
+	struct ag_decision dec[1];
+	struct ag_settled out[1];
+	char dir[PATH_MAX], err[AG_ERRBUF], c = 0;
+	int to_child[2], to_parent[2], status = 0;
+	int64_t a = -1;
+	pid_t pid;
+
+	subdir(dir, sizeof(dir), "busy", 0755);
+	config_for(&cfg, dir, "state.db");
+	cfg.busy_timeout_ms = 200;
+	if (ag_store_open(&cfg, AG_STORE_CREATE, &st, err) != 0 || pipe(to_child) != 0 ||
+	    pipe(to_parent) != 0) {
+		ok(0, "set up the busy test: %s", err);
+		ag_store_close(st);
+		return;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		sqlite3 *db = NULL;
+		struct timespec nap = { 0, 600 * 1000000L };
+		int rc;
+
+		close(to_child[1]);
+		close(to_parent[0]);
+		rc = sqlite3_open_v2(cfg.state_file, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		c = rc == SQLITE_OK ? 'L' : 'E';
+		if (write(to_parent[1], &c, 1) != 1 || c != 'L')
+			_exit(1);
+		if (read(to_child[0], &c, 1) != 1) /* the parent starts to record */
+			_exit(1);
+		nanosleep(&nap, NULL);
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(rc == SQLITE_OK ? 0 : 1);
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	ok(pid > 0 && read(to_parent[0], &c, 1) == 1 && c == 'L',
+	   "another process holds the write lock");
+	s[0] = account("busybee", 10, 3600, 0);
+	is_int(ag_store_reserve_attempt(st, s, 1, T0, &a, dec), AG_ERR_BUSY,
+	       "a check gives up after busy_timeout (200 ms): refused");
+	is_int(a, 0, "no attempt");
+	c = 'R';
+	if (write(to_child[1], &c, 1) != 1)
+		diag("cannot signal the child");
+	is_int(ag_store_settle_failure(st, s, 1, 0, T0, out), 0,
+	       "a failure waits past busy_timeout until the lock is free: recorded");
+	is_int(out[0].failures, 1, "counted once");
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	           WEXITSTATUS(status) == 0,
+	   "the lock holder committed after 600 ms");
+	close(to_child[1]);
+	close(to_parent[0]);
+	ag_store_close(st);
+}
+
 /* ---------------------------------------------------------- sessions */
 
 static struct ag_web_session *sess_buf;
@@ -1386,6 +1458,7 @@ main(void)
 	test_sync();
 	test_wal_bounded();
 	test_session_lru();
+	test_busy_failure();
 	cleanup();
 	return done_testing();
 }

@@ -243,13 +243,21 @@ ag_store_begin(struct ag_store *st)
 	return ag_store_exec(st, stmt(st, S_BEGIN), "begin transaction");
 }
 
+/* The wait for what must not be given up lightly (store.h,
+ * AG_STORE_RECORD_WAIT_MS). */
+static int64_t
+record_wait_ms(const struct ag_store *st)
+{
+	return st->busy_timeout_ms > AG_STORE_RECORD_WAIT_MS ? st->busy_timeout_ms
+	                                                      : AG_STORE_RECORD_WAIT_MS;
+}
+
 int
 ag_store_begin_record(struct ag_store *st)
 {
 	int r;
 
-	st->wait_ms = st->busy_timeout_ms > AG_STORE_RECORD_WAIT_MS ? st->busy_timeout_ms
-	                                                             : AG_STORE_RECORD_WAIT_MS;
+	st->wait_ms = record_wait_ms(st);
 	r = ag_store_begin(st);
 	st->wait_ms = st->busy_timeout_ms;
 	return r;
@@ -497,7 +505,11 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	st->busy_timeout_ms = cfg->busy_timeout_ms;
-	st->wait_ms = st->busy_timeout_ms;
+	/* Opening reads the file, and a read waits only while another
+	 * process rebuilds the WAL index or sets up the -shm file (never for
+	 * a writer): short, and the caller may be about to record a failure,
+	 * so opening waits as long as recording would. */
+	st->wait_ms = record_wait_ms(st);
 	st->jitter = (uint32_t)getpid() ^ (uint32_t)monotonic_ns();
 	sqlite3_busy_handler(st->db, busy_handler, st);
 	/* synchronous: FULL syncs the WAL at every commit, NORMAL only at
@@ -552,6 +564,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	if ((r = check_tables(st)) != 0)
 		goto report;
 	st->file_version = version;
+	st->wait_ms = st->busy_timeout_ms;
 	*storep = st;
 	st = NULL;
 	r = 0;

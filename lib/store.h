@@ -89,8 +89,10 @@ int ag_store_reserve_attempt(struct ag_store *store, const struct ag_subject_ref
 
 /* How long the operations that record what already happened (a failure)
  * wait for the write lock when busy_timeout is shorter: a busy state must
- * not make the store forget a wrong password.  Everything else waits
- * busy_timeout and is refused when it runs out, which only denies. */
+ * not make the store forget a wrong password.  ag_store_open waits as long
+ * for its reads (they wait only for another process's WAL recovery).
+ * Everything else waits busy_timeout and is refused when it runs out,
+ * which only denies. */
 #define AG_STORE_RECORD_WAIT_MS 15000
 
 /* Settles attempt as a failure for each subject (or records a new failure

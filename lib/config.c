@@ -247,7 +247,7 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		if (strcmp(value, "normal") == 0)
 			cfg->sync = AG_SYNC_NORMAL;
 		else if (strcmp(value, "full") == 0)
-			cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
+			cfg->sync = AG_SYNC_FULL;
 		else {
 			*why = "must be normal or full";
 			return AG_ERR_CONFIG;

@@ -109,17 +109,31 @@ struct subjects {
 	const char *user;
 };
 
-/* The deferred root check: an NSS lookup per attempt (systemd's userdb
+/* The deferred root check.  An NSS lookup per attempt (systemd's userdb
  * probes a dozen paths for an unknown name) would double the module's
- * cost, and only matters when an attempt is about to be refused or to
- * lock. */
+ * cost, and the answer only matters when an attempt is about to be
+ * refused or to lock; so the store is called with the exemption open
+ * (exempt_unknown) and says when it needs it (AG_STORE_DECIDE_EXEMPT),
+ * having changed nothing.  The lookup then runs here, with no transaction
+ * open -- never while the write lock on everyone's state is held, however
+ * long the directory (LDAP, SSSD) takes -- and the store is called again
+ * with the answer.  Returns 1 when the caller should call again. */
 static int
-lazy_exempt(void *ctx)
+decided_exempt(int r, struct subjects *s)
 {
-	struct subjects *s = ctx;
-
+	if (r != AG_STORE_DECIDE_EXEMPT || !s->ref[0].exempt_unknown)
+		return 0;
 	s->exempt = ag_guard_account_exempt(s->cfg, s->user);
-	return s->exempt;
+	s->ref[0].limits.enforce = !s->exempt;
+	s->ref[0].exempt_unknown = 0;
+	return 1;
+}
+
+/* A store result after decided_exempt(): the store cannot ask twice. */
+static int
+store_result(int r)
+{
+	return r > 0 ? AG_ERR_STORE : r;
 }
 
 static int
@@ -140,10 +154,8 @@ build(struct ag_guard *g, const struct ag_guard_req *req, int with_host, struct 
 	if (req->system_account && strcmp(req->user, "root") == 0)
 		s->exempt = is_exempt(g->cfg, req);
 	ag_guard_limits(g->cfg, AG_SUBJECT_ACCOUNT, s->exempt, &s->ref[0].limits);
-	if (req->system_account && !s->exempt && !g->cfg->even_deny_root) {
-		s->ref[0].limits.exempt_fn = lazy_exempt;
-		s->ref[0].limits.exempt_ctx = s;
-	}
+	if (req->system_account && !s->exempt && !g->cfg->even_deny_root)
+		s->ref[0].exempt_unknown = 1;
 	s->n = 1;
 	if (!with_host)
 		return 0;
@@ -265,15 +277,19 @@ ag_guard_begin(struct ag_guard *g, const struct ag_guard_req *req, struct ag_gua
 {
 	struct ag_decision dec[AG_MAX_SUBJECTS];
 	struct subjects s;
+	int64_t now;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	if ((r = build(g, req, 1, &s)) != 0)
 		return r;
 	init_result(res, &s);
-	r = ag_store_reserve_attempt(g->store, s.ref, s.n, ag_clock_now(), &res->attempt, dec);
+	now = ag_clock_now();
+	do
+		r = ag_store_reserve_attempt(g->store, s.ref, s.n, now, &res->attempt, dec);
+	while (decided_exempt(r, &s));
 	if (r != 0)
-		return r;
+		return store_result(r);
 	res->exempt = s.exempt;
 	for (size_t i = 0; i < s.n; i++) {
 		struct ag_logline l;
@@ -307,6 +323,7 @@ ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t attemp
 	struct ag_settled out[AG_MAX_SUBJECTS];
 	struct ag_logline l;
 	struct subjects s;
+	int64_t now;
 	size_t i;
 	int r;
 
@@ -314,9 +331,12 @@ ag_guard_fail(struct ag_guard *g, const struct ag_guard_req *req, int64_t attemp
 	if ((r = build(g, req, 1, &s)) != 0)
 		return r;
 	init_result(res, &s);
-	r = ag_store_settle_failure(g->store, s.ref, s.n, attempt, ag_clock_now(), out);
+	now = ag_clock_now();
+	do
+		r = ag_store_settle_failure(g->store, s.ref, s.n, attempt, now, out);
+	while (decided_exempt(r, &s));
 	if (r != 0)
-		return r;
+		return store_result(r);
 	res->exempt = s.exempt;
 	for (i = 0; i < s.n; i++) {
 		if (s.ref[i].kind == AG_SUBJECT_ACCOUNT) {
@@ -365,15 +385,19 @@ ag_guard_succeed(struct ag_guard *g, const struct ag_guard_req *req, int64_t att
 	struct ag_decision dec[AG_MAX_SUBJECTS];
 	struct ag_logline l;
 	struct subjects s;
+	int64_t now;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	if ((r = build(g, req, 1, &s)) != 0)
 		return r;
 	init_result(res, &s);
-	r = ag_store_settle_success(g->store, s.ref, s.n, attempt, ag_clock_now(), dec);
+	now = ag_clock_now();
+	do
+		r = ag_store_settle_success(g->store, s.ref, s.n, attempt, now, dec);
+	while (decided_exempt(r, &s));
 	if (r != 0)
-		return r;
+		return store_result(r);
 	res->exempt = s.exempt;
 	take_refusal(res, &s, dec);
 	if (!res->allowed) {
@@ -419,14 +443,19 @@ ag_guard_account_check(struct ag_guard *g, const struct ag_guard_req *req,
 {
 	struct ag_decision dec;
 	struct subjects s;
+	int64_t now;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	if ((r = build(g, req, 0, &s)) != 0)
 		return r;
 	init_result(res, &s);
-	if ((r = ag_store_peek(g->store, &s.ref[0], ag_clock_now(), &dec)) != 0)
-		return r;
+	now = ag_clock_now();
+	do
+		r = ag_store_peek(g->store, &s.ref[0], now, &dec);
+	while (decided_exempt(r, &s));
+	if (r != 0)
+		return store_result(r);
 	res->exempt = s.exempt;
 	res->failures = dec.failures;
 	res->allowed = 1;

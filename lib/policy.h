@@ -19,11 +19,6 @@ struct ag_limits {
 	int delay_pending;   /* 1: attempts in flight owe a delay too (accounts);
 	                        0: only settled failures do (hosts, where many
 	                        people may share one NAT address) */
-	/* Optional, for the store: asked once, only when enforce would refuse
-	 * or lock, whether the subject is exempt after all (1) -- so a costly
-	 * lookup (is this login uid 0?) stays off the common path. */
-	int (*exempt_fn)(void *ctx);
-	void *exempt_ctx;
 };
 
 /* What the store knows about one subject, restricted to the window. */

@@ -34,6 +34,13 @@
  *                  (rows of dead processes or earlier boots do not count).
  *   webhook_msg  - ids of processed webhook messages, kept for the
  *                  timestamp tolerance window so a replay is refused.
+ *
+ * Version 5:
+ *   web_session.used_seq - per user, a number that grows with every use
+ *                  recorded (create, touch, rotate): the order of last use
+ *                  among sessions whose last_seen is the same second, so
+ *                  the session evicted at the limit is exactly the least
+ *                  recently used.  Rows from before version 5 have 0.
  */
 #include "autoconf.h"
 
@@ -136,6 +143,9 @@ static const char *const migrations[] = {
 	"  expires INTEGER NOT NULL"
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX webhook_msg_expires ON webhook_msg (expires);",
+
+	/* 4 -> 5: the order of last use within a second */
+	"ALTER TABLE web_session ADD COLUMN used_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", "revoked_jti",

@@ -71,8 +71,15 @@ static const char *const stmt_sql[S_COUNT] = {
  * a backlog, yet a spray of random names cannot outgrow it. */
 #define PURGE_PER_WRITE 16
 
-/* WAL pages after which a commit checkpoints (SQLite's default is 1000). */
+/* WAL frames (pages) after which a commit checkpoints and empties the WAL
+ * (see wal_hook; SQLite's auto-checkpoint default is 1000).  About 260 KB:
+ * a process that opens the state alone replays at most that much. */
 #define WAL_CHECKPOINT_PAGES 64
+
+/* PRAGMA journal_size_limit, in bytes: the size a long-lived process trims
+ * the WAL file to when it rewinds it (SQLite keeps the file's high-water
+ * mark otherwise). */
+#define WAL_SIZE_LIMIT (1024 * 1024)
 
 static int64_t
 monotonic_ns(void)
@@ -95,15 +102,62 @@ busy_handler(void *ctx, int count)
 	struct timespec nap;
 	int64_t now = monotonic_ns();
 
+	if (st->ckpt_nowait)
+		return 0; /* a checkpoint that would rather be skipped than wait */
 	if (count == 0)
 		st->busy_since_ns = now;
-	if (now - st->busy_since_ns >= st->busy_timeout_ms * 1000000)
+	if (now - st->busy_since_ns >= st->wait_ms * 1000000)
 		return 0;
 	st->jitter = st->jitter * 1103515245u + 12345u;
 	nap.tv_sec = 0;
 	nap.tv_nsec = 200000 + (long)((st->jitter >> 8) % 1000000); /* 0.2 to 1.2 ms */
 	nanosleep(&nap, NULL);
 	return 1;
+}
+
+/* Keeps the WAL short whatever mix of processes shares the state: SQLite
+ * calls this after every commit, with the number of frames in the WAL.
+ *
+ * SQLite's own auto-checkpoint (PASSIVE) copies the WAL into the database
+ * but never rewinds it; the next writer does, and only a writer that
+ * shares the wal-index (the -shm file) with the checkpointer.  A process
+ * that opens the state while no other has it open rebuilds the wal-index
+ * from the WAL file and takes every frame in it for not yet copied.  So a
+ * sequence of one-shot processes (a web backend's `authguard-token guard`
+ * calls, logins on a quiet host) appended to the WAL forever, each one
+ * replaying and copying all of it again: 88 MB and 7 times the CPU per
+ * call after 3,000 calls.  A RESTART checkpoint would rewind only the
+ * wal-index, which dies with the process; TRUNCATE empties the file, so
+ * the next process has nothing to replay.
+ *
+ * Past WAL_CHECKPOINT_PAGES frames, then, a PASSIVE checkpoint first copies
+ * the frames without taking the write lock (other writers go on), and a
+ * TRUNCATE checkpoint then empties the file with the busy handler off
+ * (ckpt_nowait).  It needs the write lock and no reader in the WAL; when
+ * another process holds either, or runs a checkpoint itself, it gives up
+ * at once and a later commit tries again.  Skipping costs nothing lasting
+ * (while processes overlap they share the wal-index, and the next writer
+ * rewinds the WAL; journal_size_limit then trims the file), whereas waiting
+ * would make this process, maybe a login, wait for others.  Holding the
+ * write lock, it copies only what was committed between the two calls and
+ * truncates, so no writer waits on a long checkpoint.  Whatever happens,
+ * the commit that called the hook stands: it returns SQLITE_OK. */
+static int
+wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct ag_store *st = ctx;
+	int log = 0, copied = 0;
+
+	if (frames < WAL_CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
+	            SQLITE_OK ||
+	    copied < log)
+		return SQLITE_OK; /* a reader holds an older snapshot: later */
+	st->ckpt_nowait = 1;
+	(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	st->ckpt_nowait = 0;
+	return SQLITE_OK;
 }
 
 static int
@@ -189,6 +243,26 @@ ag_store_begin(struct ag_store *st)
 {
 	st->errmsg[0] = '\0';
 	return ag_store_exec(st, stmt(st, S_BEGIN), "begin transaction");
+}
+
+/* The wait for what must not be given up lightly (store.h,
+ * AG_STORE_RECORD_WAIT_MS). */
+static int64_t
+record_wait_ms(const struct ag_store *st)
+{
+	return st->busy_timeout_ms > AG_STORE_RECORD_WAIT_MS ? st->busy_timeout_ms
+	                                                      : AG_STORE_RECORD_WAIT_MS;
+}
+
+int
+ag_store_begin_record(struct ag_store *st)
+{
+	int r;
+
+	st->wait_ms = record_wait_ms(st);
+	r = ag_store_begin(st);
+	st->wait_ms = st->busy_timeout_ms;
+	return r;
 }
 
 int
@@ -421,8 +495,10 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
 	/* Each login is a short-lived process, usually the only connection:
 	 * without these, every close would checkpoint, fsync and delete the
-	 * WAL, costing more than the login's own transactions.  Checkpoints
-	 * still happen automatically as the WAL grows. */
+	 * WAL, costing more than the login's own transactions.  wal_hook
+	 * checkpoints and empties the WAL once it has grown past
+	 * WAL_CHECKPOINT_PAGES instead.  A WAL file that is kept, never
+	 * deleted, also keeps the group and mode authguard-ctl init gave it. */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	{
 		int persist = 1;
@@ -431,20 +507,27 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	st->busy_timeout_ms = cfg->busy_timeout_ms;
+	/* Opening reads the file, and a read waits only while another
+	 * process rebuilds the WAL index or sets up the -shm file (never for
+	 * a writer): short, and the caller may be about to record a failure,
+	 * so opening waits as long as recording would. */
+	st->wait_ms = record_wait_ms(st);
 	st->jitter = (uint32_t)getpid() ^ (uint32_t)monotonic_ns();
 	sqlite3_busy_handler(st->db, busy_handler, st);
-	/* A small auto-checkpoint keeps the WAL short: the first process to
-	 * open the file after the last one closed replays every WAL frame, so
-	 * a long WAL would slow every login down. */
+	/* synchronous: FULL syncs the WAL at every commit, NORMAL only at
+	 * checkpoints (authguard.conf(5), sync). */
 	snprintf(sql, sizeof(sql),
 	         "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;"
-	         " PRAGMA wal_autocheckpoint = %d;",
-	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_CHECKPOINT_PAGES);
+	         " PRAGMA journal_size_limit = %d;",
+	         cfg->sync == AG_SYNC_FULL ? "FULL" : "NORMAL", WAL_SIZE_LIMIT);
 	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		r = ag_store_fail(st, rc, "configure");
 		goto report;
 	}
+	/* Replaces SQLite's auto-checkpoint (no PRAGMA wal_autocheckpoint
+	 * after this point: it would put the default back). */
+	sqlite3_wal_hook(st->db, wal_hook, st);
 	if ((r = read_header(st, &version, &appid)) != 0)
 		goto report;
 	if (version == 0 && appid == 0 && !(flags & AG_STORE_CREATE)) {
@@ -483,6 +566,7 @@ ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
 	if ((r = check_tables(st)) != 0)
 		goto report;
 	st->file_version = version;
+	st->wait_ms = st->busy_timeout_ms;
 	*storep = st;
 	st = NULL;
 	r = 0;
@@ -505,6 +589,19 @@ ag_store_close(struct ag_store *st)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
 	free(st);
+}
+
+int
+ag_store_synchronous(struct ag_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, v = -1;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v >= 0 ? v : ag_store_fail(st, rc, "read synchronous");
 }
 
 int
@@ -735,30 +832,15 @@ resolve_attempt(struct ag_store *st, int64_t id, int64_t attempt, int64_t *out)
 	return 0;
 }
 
-/* Settles a deferred exemption (see struct ag_limits): returns 1 when the
- * subject turned out to be exempt, which clears lim->enforce. */
+/* 1 when a refusal or a lock of subject ref must wait for the caller to
+ * decide whether it is exempt (struct ag_subject_ref, exempt_unknown).
+ * The store never looks anything up itself: an NSS lookup inside BEGIN
+ * IMMEDIATE would hold everyone's write lock for as long as the directory
+ * takes to answer. */
 static int
-resolve_exempt(struct ag_limits *lim)
+ask_exempt(const struct ag_subject_ref *ref)
 {
-	int (*fn)(void *) = lim->exempt_fn;
-
-	if (fn == NULL || !lim->enforce)
-		return 0;
-	lim->exempt_fn = NULL;
-	if (!fn(lim->exempt_ctx))
-		return 0;
-	lim->enforce = 0;
-	return 1;
-}
-
-/* ag_policy_decide(), asking about an exemption only when it would refuse. */
-static void
-decide(struct ag_limits *lim, const struct ag_subject_state *state, int64_t now,
-       struct ag_decision *dec)
-{
-	ag_policy_decide(lim, state, now, dec);
-	if (dec->verdict != AG_ALLOW && resolve_exempt(lim))
-		ag_policy_decide(lim, state, now, dec);
+	return ref->exempt_unknown && ref->limits.enforce;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -779,7 +861,7 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 	if ((r = ag_store_begin(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		struct ag_limits limv = subj[i].limits, *lim = &limv;
+		const struct ag_limits *lim = &subj[i].limits;
 		int64_t was_locked;
 
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &ids[i], &locked[i])) != 0)
@@ -788,7 +870,11 @@ ag_store_reserve_attempt(struct ag_store *st, const struct ag_subject_ref *subj,
 		if ((r = refresh_subject(st, &subj[i], ids[i], &locked[i], now)) != 0 ||
 		    (r = load_state(st, ids[i], locked[i], lim->window, now, &state)) != 0)
 			goto out;
-		decide(lim, &state, now, &dec[i]);
+		ag_policy_decide(lim, &state, now, &dec[i]);
+		if (dec[i].verdict != AG_ALLOW && ask_exempt(&subj[i])) {
+			r = AG_STORE_DECIDE_EXEMPT;
+			goto out;
+		}
 		dec[i].lock_expired = was_locked != 0 && locked[i] == 0;
 		if (dec[i].verdict != AG_ALLOW)
 			allowed = 0;
@@ -830,10 +916,13 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 
 	if ((r = check_refs(st, subj, n)) != 0)
 		return r;
-	if ((r = ag_store_begin(st)) != 0)
+	/* The failure has happened (the password was checked): giving up on
+	 * a busy state would forget it, so wait longer than for an attempt,
+	 * which a busy state only refuses. */
+	if ((r = ag_store_begin_record(st)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		struct ag_limits limv = subj[i].limits, *lim = &limv;
+		const struct ag_limits *lim = &subj[i].limits;
 
 		memset(&out[i], 0, sizeof(out[i]));
 		if ((r = subject_get(st, &subj[i], 1, now + lim->window, &id, &locked)) != 0 ||
@@ -857,8 +946,10 @@ ag_store_settle_failure(struct ag_store *st, const struct ag_subject_ref *subj, 
 		if ((r = load_state(st, id, locked, lim->window, now, &state)) != 0)
 			goto out;
 		lock = ag_policy_lock_after_failure(lim, state.failures, now);
-		if (lock > locked && resolve_exempt(lim))
-			lock = ag_policy_lock_after_failure(lim, state.failures, now);
+		if (lock > locked && ask_exempt(&subj[i])) {
+			r = AG_STORE_DECIDE_EXEMPT;
+			goto out;
+		}
 		if (lock > locked) {
 			out[i].newly_locked = locked <= now;
 			locked = lock;
@@ -898,9 +989,11 @@ ag_store_settle_success(struct ag_store *st, const struct ag_subject_ref *subj, 
 		dec[i].verdict = AG_ALLOW;
 		if ((r = subject_get(st, &subj[i], 0, 0, &ids[i], &locked[i])) != 0)
 			goto out;
-		struct ag_limits limv = subj[i].limits;
-
-		if (ids[i] != 0 && limv.enforce && locked[i] > now && !resolve_exempt(&limv)) {
+		if (ids[i] != 0 && subj[i].limits.enforce && locked[i] > now) {
+			if (ask_exempt(&subj[i])) {
+				r = AG_STORE_DECIDE_EXEMPT;
+				goto out;
+			}
 			/* Locked while this attempt was in flight: the lock wins. */
 			dec[i].verdict = AG_REFUSE_LOCKED;
 			dec[i].locked_until = locked[i];
@@ -1004,12 +1097,8 @@ ag_store_peek(struct ag_store *st, const struct ag_subject_ref *subj, int64_t no
 		id = locked = 0; /* expired: the next write clears it and its failures */
 	if ((r = load_state(st, id, locked, subj->limits.window, now, &state)) != 0)
 		return r;
-	{
-		struct ag_limits limv = subj->limits;
-
-		decide(&limv, &state, now, dec);
-	}
-	return 0;
+	ag_policy_decide(&subj->limits, &state, now, dec);
+	return dec->verdict != AG_ALLOW && ask_exempt(subj) ? AG_STORE_DECIDE_EXEMPT : 0;
 }
 
 static int

@@ -30,7 +30,19 @@ struct ag_subject_ref {
 	enum ag_subject_kind kind;
 	const char *name;   /* NUL-terminated, at most AG_NAME_MAX bytes */
 	struct ag_limits limits;
+	/* 1: limits.enforce holds unless the subject turns out to be exempt,
+	 * which the caller has not decided yet (an NSS lookup, kept off the
+	 * common path and out of every transaction).  An operation that would
+	 * refuse or lock such a subject changes nothing and returns
+	 * AG_STORE_DECIDE_EXEMPT instead: the caller decides, sets enforce,
+	 * clears this and calls again. */
+	int exempt_unknown;
 };
+
+/* Returned by reserve_attempt, settle_failure, settle_success and peek
+ * (see exempt_unknown above); positive, so a caller that does not expect
+ * it still takes it for "not done". */
+#define AG_STORE_DECIDE_EXEMPT 1
 
 /* Per-subject outcome of a settle operation. */
 struct ag_settled {
@@ -75,9 +87,19 @@ int ag_store_reserve_attempt(struct ag_store *store, const struct ag_subject_ref
                              size_t n, int64_t now, int64_t *attemptp,
                              struct ag_decision dec[]);
 
+/* How long the operations that record what already happened (a failure)
+ * wait for the write lock when busy_timeout is shorter: a busy state must
+ * not make the store forget a wrong password.  ag_store_open waits as long
+ * for its reads (they wait only for another process's WAL recovery).
+ * Everything else waits busy_timeout and is refused when it runs out,
+ * which only denies. */
+#define AG_STORE_RECORD_WAIT_MS 15000
+
 /* Settles attempt as a failure for each subject (or records a new failure
  * when the attempt is unknown, e.g. attempt 0), locking a subject that
- * reaches its deny count.  out[i] receives each subject's new state. */
+ * reaches its deny count.  out[i] receives each subject's new state.
+ * Waits up to AG_STORE_RECORD_WAIT_MS (or busy_timeout when longer) for
+ * the state; AG_ERR_BUSY then means that nothing was recorded. */
 int ag_store_settle_failure(struct ag_store *store, const struct ag_subject_ref *subj,
                             size_t n, int64_t attempt, int64_t now,
                             struct ag_settled out[]);
@@ -98,7 +120,10 @@ int ag_store_settle_success(struct ag_store *store, const struct ag_subject_ref 
 int ag_store_release_attempt(struct ag_store *store, const struct ag_subject_ref *subj,
                              size_t n, int64_t attempt, int *released);
 
-/* Read-only decision for one subject (the account phase, status). */
+/* Read-only decision for one subject (the account phase, status).
+ *
+ * These four return 0, a negative AG_ERR_*, or AG_STORE_DECIDE_EXEMPT for a
+ * subject with exempt_unknown set that they would refuse or lock. */
 int ag_store_peek(struct ag_store *store, const struct ag_subject_ref *subj,
                   int64_t now, struct ag_decision *dec);
 
@@ -352,5 +377,9 @@ int ag_store_check(struct ag_store *store);
 /* Schema version this build writes, and the one found in the file. */
 int ag_store_schema_version(void);
 int ag_store_file_version(struct ag_store *store);
+
+/* The handle's effective PRAGMA synchronous (1 NORMAL, 2 FULL: the sync
+ * option), or a negative AG_ERR_*. */
+int ag_store_synchronous(struct ag_store *store);
 
 #endif

@@ -21,9 +21,11 @@
 
 struct ag_store {
 	sqlite3 *db;
-	int64_t busy_timeout_ms;
+	int64_t busy_timeout_ms; /* the configured wait (busy_timeout) */
+	int64_t wait_ms;         /* the wait of the current lock request */
 	int64_t busy_since_ns;   /* when the current wait started */
 	uint32_t jitter;         /* per-process state for the retry jitter */
+	int ckpt_nowait;         /* busy_handler gives up at once (wal_hook) */
 	sqlite3_stmt *stmt[AG_STMT_SLOTS];
 	char path[PATH_MAX];
 	char errmsg[AG_ERRBUF];
@@ -50,8 +52,10 @@ sqlite3_stmt *ag_store_prepare(struct ag_store *st, unsigned slot, const char *s
 int ag_store_exec(struct ag_store *st, sqlite3_stmt *s, const char *what);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback only when a transaction is
- * open). */
+ * open).  ag_store_begin_record waits longer for the write lock (see
+ * AG_STORE_RECORD_WAIT_MS): for writes that record what already happened. */
 int ag_store_begin(struct ag_store *st);
+int ag_store_begin_record(struct ag_store *st);
 int ag_store_commit(struct ag_store *st);
 void ag_store_rollback(struct ag_store *st);
 

@@ -24,14 +24,21 @@ static const char *const sql[W_COUNT] = {
 	[W_DROP_EXPIRED_USER] = "DELETE FROM web_session WHERE user = ?1"
 	                        " AND (idle_expires <= ?2 OR abs_expires <= ?2)",
 	[W_COUNT_USER] = "SELECT count(*) FROM web_session WHERE user = ?1",
+	/* Least recently used: last_seen has whole seconds, used_seq orders
+	 * the uses within one (created only matters for rows older than
+	 * schema 5, whose used_seq is 0). */
 	[W_OLDEST_USER] = "SELECT id_hash FROM web_session WHERE user = ?1"
-	                  " ORDER BY last_seen, created LIMIT 1",
+	                  " ORDER BY last_seen, used_seq, created LIMIT 1",
 	[W_DELETE] = "DELETE FROM web_session WHERE id_hash = ?1",
 	[W_INSERT] = "INSERT INTO web_session (id_hash, user, fingerprint, clerk_sid, created,"
-	             " last_seen, idle_expires, abs_expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	             " last_seen, idle_expires, abs_expires, used_seq) VALUES (?1, ?2, ?3, ?4,"
+	             " ?5, ?6, ?7, ?8, (SELECT coalesce(max(used_seq), 0) + 1 FROM web_session"
+	             " WHERE user = ?2))",
 	[W_GET] = "SELECT user, fingerprint, clerk_sid, created, last_seen, idle_expires,"
 	          " abs_expires FROM web_session WHERE id_hash = ?1",
-	[W_TOUCH] = "UPDATE web_session SET last_seen = ?2, idle_expires = ?3 WHERE id_hash = ?1",
+	[W_TOUCH] = "UPDATE web_session SET last_seen = ?2, idle_expires = ?3,"
+	            " used_seq = (SELECT coalesce(max(used_seq), 0) + 1 FROM web_session"
+	            " WHERE user = ?4) WHERE id_hash = ?1",
 	[W_DELETE_USER] = "DELETE FROM web_session WHERE user = ?1",
 	[W_DELETE_CLERK] = "DELETE FROM web_session WHERE clerk_sid = ?1",
 	[W_HASHES_USER] = "SELECT id_hash FROM web_session WHERE user = ?1",
@@ -39,10 +46,12 @@ static const char *const sql[W_COUNT] = {
 	[W_FAM_MOVE] = "UPDATE refresh_family SET sid = ?2 WHERE sid = ?1",
 	[W_LIST_ALL] = "SELECT id_hash, user, fingerprint, clerk_sid, created, last_seen,"
 	               " idle_expires, abs_expires FROM web_session"
-	               " WHERE idle_expires > ?1 AND abs_expires > ?1 ORDER BY user, last_seen DESC",
+	               " WHERE idle_expires > ?1 AND abs_expires > ?1"
+	               " ORDER BY user, last_seen DESC, used_seq DESC",
 	[W_LIST_USER] = "SELECT id_hash, user, fingerprint, clerk_sid, created, last_seen,"
 	                " idle_expires, abs_expires FROM web_session WHERE user = ?2"
-	                " AND idle_expires > ?1 AND abs_expires > ?1 ORDER BY last_seen DESC",
+	                " AND idle_expires > ?1 AND abs_expires > ?1"
+	                " ORDER BY last_seen DESC, used_seq DESC",
 	[P_LIST_USER] = "SELECT id, user, service, tty, rhost, pid, boot_id, started"
 	                " FROM pam_session WHERE user = ?1 ORDER BY started",
 	[P_DELETE] = "DELETE FROM pam_session WHERE id = ?1",
@@ -256,6 +265,7 @@ ag_store_session_check(struct ag_store *st, const uint8_t id_hash[32], const uin
 			sqlite3_bind_blob(s, 1, id_hash, 32, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 2, out->last_seen);
 			sqlite3_bind_int64(s, 3, out->idle_expires);
+			sqlite3_bind_text(s, 4, out->user, -1, SQLITE_STATIC);
 		}
 		if ((r = ag_store_exec(st, s, "touch session")) != 0)
 			goto out;

@@ -1,7 +1,11 @@
 #!/bin/bash
 # root (uid 0, under any name) is counted but never locked or delayed by
 # default, as with pam_faillock; even_deny_root = yes locks it like any
-# other account.
+# other account.  Whether a login name other than "root" has uid 0 is
+# looked up in NSS only when an attempt would be refused or lock, and
+# never while the state's write lock is held (tests/lib/nss_probe.so
+# records the lock at every lookup): a slow directory must not hold up
+# everyone else's logins.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
 ag_init
@@ -58,6 +62,12 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 	AG_PRELOAD_TEST=$NSS_WRAPPER_LIB
 	AG_ENV=(NSS_WRAPPER_PASSWD="$AG_TMP/passwd" NSS_WRAPPER_GROUP="$AG_TMP/group")
 	ag_setup toor "delay_base = 0"
+	PROBE=$top_builddir/tests/lib/.libs/nss_probe.so
+	[ -f "$PROBE" ] || ag_bail "NSS probe not built: $PROBE (make check builds it)"
+	AG_PRELOAD_TEST=$PROBE:$NSS_WRAPPER_LIB
+	AG_ENV+=(AG_NSS_PROBE_LOG="$AG_TMP/lookups" AG_NSS_PROBE_DB="$AG_DB")
+	: >"$AG_TMP/lookups"
+	chmod 666 "$AG_TMP/lookups"
 	AG_NOW=$((AG_T0 + 10000))
 	AG_RHOST=192.0.2.62
 	for i in $(seq 1 11); do
@@ -69,6 +79,18 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 		ag_pam plain "$AG_WRONG"
 	done
 	ag_attempt "plain (uid 61235): locked after 10 failures" plain "$AG_RIGHT" 1 0
+	ag_pam plain - acct_mgmt
+	ag_expect_eq "plain: account phase refused" 1 "$AG_RC"
+	# the lookups: toor at its 10th failure (the lock it would take), at
+	# its 11th attempt (a full window refuses) and at the right password;
+	# plain at its 10th failure, at the right password and in the
+	# account phase
+	ag_expect_true "user lookups were made and recorded (toor)" \
+		[ "$(grep -c ' toor$' "$AG_TMP/lookups")" -ge 1 ]
+	ag_expect_true "user lookups were made and recorded (plain)" \
+		[ "$(grep -c ' plain$' "$AG_TMP/lookups")" -ge 1 ]
+	ag_expect_eq "no user lookup ran while the state's write lock was held" "" \
+		"$(grep '^locked ' "$AG_TMP/lookups" | sort | uniq -c | tr '\n' ';')"
 	AG_PRELOAD_TEST=
 	AG_ENV=()
 else

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1117,6 +1119,329 @@ test_names(struct ag_store *st)
 	       "rejected calls stored nothing");
 }
 
+/* sync = normal | full reaches the connection as PRAGMA synchronous (it
+ * once parsed but was dropped: full gave NORMAL). */
+static void
+test_sync(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL;
+	char dir[PATH_MAX], err[AG_ERRBUF];
+
+	subdir(dir, sizeof(dir), "sync", 0755);
+	config_for(&cfg, dir, "state.db");
+	is_int(ag_config_apply_arg(&cfg, "sync=full", err), 0, "sync=full parses");
+	is_int(cfg.sync, AG_SYNC_FULL, "sync=full is AG_SYNC_FULL");
+	is_int(ag_store_open(&cfg, AG_STORE_CREATE, &st, err), 0, "open with sync=full");
+	if (st != NULL)
+		is_int(ag_store_synchronous(st), 2, "sync=full: PRAGMA synchronous is FULL (2)");
+	ag_store_close(st);
+	st = NULL;
+	is_int(ag_config_apply_arg(&cfg, "sync=normal", err), 0, "sync=normal parses");
+	is_int(ag_store_open(&cfg, 0, &st, err), 0, "open with sync=normal");
+	if (st != NULL)
+		is_int(ag_store_synchronous(st), 1, "sync=normal: PRAGMA synchronous is NORMAL (1)");
+	ag_store_close(st);
+	ag_config_defaults(&cfg);
+	is_int(cfg.sync, AG_SYNC_NORMAL, "the default is normal");
+}
+
+/* One handle per operation, as one-shot helpers and PAM logins use the
+ * state: each open after the last close rebuilds the wal-index from the
+ * WAL.  The WAL must stay short (it once grew by every commit, and every
+ * open replayed all of it), and the checkpoints must keep the data. */
+static void
+test_wal_bounded(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL, *other = NULL;
+	struct ag_subject_ref s[2];
+	struct ag_settled out[2];
+	char dir[PATH_MAX], err[AG_ERRBUF], name[64], wal[PATH_MAX + 8];
+	int64_t size, max_size = 0;
+	int i, errors = 0;
+
+	subdir(dir, sizeof(dir), "wal", 0755);
+	config_for(&cfg, dir, "state.db");
+	snprintf(wal, sizeof(wal), "%s-wal", cfg.state_file);
+	if (ag_store_open(&cfg, AG_STORE_CREATE, &st, err) != 0) {
+		ok(0, "open the wal store: %s", err);
+		return;
+	}
+	ag_store_close(st);
+	for (i = 0; i < 1500; i++) {
+		snprintf(name, sizeof(name), "user%d@example.com", i % 300);
+		s[0] = account(name, 1000, 3600, 0);
+		snprintf(name + 32, sizeof(name) - 32, "198.51.100.%d", i % 250);
+		s[1] = host(name + 32, 100000);
+		st = NULL;
+		if (ag_store_open(&cfg, 0, &st, err) != 0 ||
+		    ag_store_settle_failure(st, s, 2, 0, T0 + i / 10, out) != 0)
+			errors++;
+		ag_store_close(st);
+		if ((size = file_size(wal)) > max_size)
+			max_size = size;
+	}
+	is_int(errors, 0, "1500 failures, each through its own handle");
+	ok(max_size > 0 && max_size <= 1024 * 1024,
+	   "the WAL never passed 1 MiB (largest: %jd bytes)", (intmax_t)max_size);
+	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM failure"), 3000,
+	       "every failure is in the state (1500 accounts', 1500 hosts')");
+
+	/* A handle that stays open (a batch process) does not stop the
+	 * others from emptying the WAL, and a reader in the middle of a
+	 * read makes the checkpoint skip, not wait or fail. */
+	other = NULL;
+	ok(ag_store_open(&cfg, 0, &other, err) == 0, "a long-lived handle");
+	max_size = 0;
+	errors = 0;
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "batch%d", i % 50);
+		s[0] = account(name, 1000, 3600, 0);
+		st = NULL;
+		if (ag_store_open(&cfg, 0, &st, err) != 0 ||
+		    ag_store_settle_failure(i % 2 ? st : other, s, 1, 0, T0 + 200, out) != 0)
+			errors++;
+		ag_store_close(st);
+		if ((size = file_size(wal)) > max_size)
+			max_size = size;
+	}
+	is_int(errors, 0, "1000 failures, every other one through the long-lived handle");
+	ok(max_size > 0 && max_size <= 1024 * 1024,
+	   "the WAL never passed 1 MiB with a long-lived handle (largest: %jd bytes)",
+	   (intmax_t)max_size);
+	ag_store_close(other);
+	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM failure"), 4000,
+	       "and every failure is in the state");
+}
+
+/* A subject whose exemption the caller has not decided (exempt_unknown):
+ * the store asks (AG_STORE_DECIDE_EXEMPT) instead of refusing or locking,
+ * having changed nothing, and never looks anything up itself. */
+static void
+test_exempt_unknown(struct ag_store *st)
+{
+	struct ag_subject_ref s[1];
+	struct ag_decision dec[1];
+	struct ag_settled out[1];
+	int64_t a = -1, pending = -1, t = T0 + 90000;
+
+	s[0] = account("uncle", 3, 3600, 0);
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "unknown exemption: failure 1");
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "failure 2");
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), AG_STORE_DECIDE_EXEMPT,
+	       "failure 3 would lock: the store asks");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "uncle", t, &pending), 2,
+	       "and recorded nothing");
+	s[0].exempt_unknown = 0;
+	s[0].limits.enforce = 0; /* decided: exempt */
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "asked again, exempt: recorded");
+	ok(out[0].failures == 3 && out[0].locked_until == 0, "3 failures, not locked");
+
+	s[0].limits.enforce = 1;
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), AG_STORE_DECIDE_EXEMPT,
+	       "a full window would refuse: reserve asks");
+	is_int(a, 0, "no attempt id");
+	ok(failures_of(st, AG_SUBJECT_ACCOUNT, "uncle", t, &pending) == 3 && pending == 0,
+	   "nothing reserved");
+	is_int(ag_store_peek(st, s, t, dec), AG_STORE_DECIDE_EXEMPT, "peek asks too");
+	s[0].exempt_unknown = 0; /* decided: not exempt */
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), 0, "asked again, not exempt");
+	is_int(dec[0].verdict, AG_REFUSE_LOCKED, "refused");
+	s[0].limits.enforce = 0; /* exempt */
+	is_int(ag_store_reserve_attempt(st, s, 1, t, &a, dec), 0, "asked again, exempt");
+	ok(dec[0].verdict == AG_ALLOW && a != 0, "allowed, with an attempt id");
+
+	/* settle_success of a locked subject */
+	s[0] = account("aunt", 1, 3600, 0);
+	is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0, "aunt locked (deny 1)");
+	s[0].exempt_unknown = 1;
+	is_int(ag_store_settle_success(st, s, 1, 0, t, dec), AG_STORE_DECIDE_EXEMPT,
+	       "a success of a locked, maybe exempt, account: the store asks");
+	ok(failures_of(st, AG_SUBJECT_ACCOUNT, "aunt", t, NULL) == 1 &&
+	           info_buf.state.locked_until == t + 3600,
+	   "still locked, failure kept");
+	s[0].exempt_unknown = 0;
+	s[0].limits.enforce = 0;
+	is_int(ag_store_settle_success(st, s, 1, 0, t, dec), 0, "asked again, exempt");
+	is_int(failures_of(st, AG_SUBJECT_ACCOUNT, "aunt", t, NULL), -1, "the success reset it");
+}
+
+/* A busy state refuses an attempt after busy_timeout, but a failure that
+ * already happened waits longer (AG_STORE_RECORD_WAIT_MS) rather than be
+ * forgotten.  A child process holds the write lock: through a check with
+ * busy_timeout 200 ms, then until 600 ms after the parent starts to
+ * record a failure. */
+static void
+test_busy_failure(void)
+{
+	struct ag_config cfg;
+	struct ag_store *st = NULL;
+	struct ag_subject_ref s[1];
+	struct ag_decision dec[1];
+	struct ag_settled out[1];
+	char dir[PATH_MAX], err[AG_ERRBUF], c = 0;
+	int to_child[2], to_parent[2], status = 0;
+	int64_t a = -1;
+	pid_t pid;
+
+	subdir(dir, sizeof(dir), "busy", 0755);
+	config_for(&cfg, dir, "state.db");
+	cfg.busy_timeout_ms = 200;
+	if (ag_store_open(&cfg, AG_STORE_CREATE, &st, err) != 0 || pipe(to_child) != 0 ||
+	    pipe(to_parent) != 0) {
+		ok(0, "set up the busy test: %s", err);
+		ag_store_close(st);
+		return;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		sqlite3 *db = NULL;
+		struct timespec nap = { 0, 600 * 1000000L };
+		int rc;
+
+		close(to_child[1]);
+		close(to_parent[0]);
+		rc = sqlite3_open_v2(cfg.state_file, &db, SQLITE_OPEN_READWRITE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		c = rc == SQLITE_OK ? 'L' : 'E';
+		if (write(to_parent[1], &c, 1) != 1 || c != 'L')
+			_exit(1);
+		if (read(to_child[0], &c, 1) != 1) /* the parent starts to record */
+			_exit(1);
+		nanosleep(&nap, NULL);
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(rc == SQLITE_OK ? 0 : 1);
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	ok(pid > 0 && read(to_parent[0], &c, 1) == 1 && c == 'L',
+	   "another process holds the write lock");
+	s[0] = account("busybee", 10, 3600, 0);
+	is_int(ag_store_reserve_attempt(st, s, 1, T0, &a, dec), AG_ERR_BUSY,
+	       "a check gives up after busy_timeout (200 ms): refused");
+	is_int(a, 0, "no attempt");
+	c = 'R';
+	if (write(to_child[1], &c, 1) != 1)
+		diag("cannot signal the child");
+	is_int(ag_store_settle_failure(st, s, 1, 0, T0, out), 0,
+	       "a failure waits past busy_timeout until the lock is free: recorded");
+	is_int(out[0].failures, 1, "counted once");
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	           WEXITSTATUS(status) == 0,
+	   "the lock holder committed after 600 ms");
+	close(to_child[1]);
+	close(to_parent[0]);
+	ag_store_close(st);
+}
+
+/* ---------------------------------------------------------- sessions */
+
+static struct ag_web_session *sess_buf;
+
+/* Creates a session of eve at now whose id hash is all byte b; 0 or -1. */
+static int
+sess_create(struct ag_store *st, uint8_t b, int64_t now, int64_t *evicted)
+{
+	int refused = 0;
+
+	memset(sess_buf, 0, sizeof(*sess_buf));
+	memset(sess_buf->id_hash, b, 32);
+	ag_strlcpy(sess_buf->user, "eve", sizeof(sess_buf->user));
+	memset(sess_buf->fingerprint, 0xaa, 32);
+	sess_buf->created = sess_buf->last_seen = now;
+	sess_buf->idle_expires = now + 3600;
+	sess_buf->abs_expires = now + 86400;
+	if (ag_store_session_create(st, sess_buf, 5, 1, now, evicted, &refused) != 0 || refused)
+		return -1;
+	return 0;
+}
+
+static int
+sess_alive(struct ag_store *st, uint8_t b, int64_t now)
+{
+	uint8_t h[32];
+	int alive = -1;
+
+	memset(h, b, 32);
+	if (ag_store_session_alive(st, h, now, &alive, NULL) != 0)
+		return -1;
+	return alive;
+}
+
+/* Uses (touches) the session with hash byte b at now; 1 when written. */
+static int
+sess_touch(struct ag_store *st, uint8_t b, int64_t now)
+{
+	enum ag_session_verdict v;
+	uint8_t h[32], fp[32];
+	int touched = 0;
+
+	memset(h, b, 32);
+	memset(fp, 0xaa, 32);
+	if (ag_store_session_check(st, h, fp, now, 3600, 60, 1, &v, sess_buf, &touched) != 0 ||
+	    v != AG_SESSION_OK)
+		return -1;
+	return touched;
+}
+
+/* At the session limit the least recently used session goes, exactly,
+ * even when several were created or used in the same second (whole
+ * seconds once tied, and the tie fell to the order of the random id
+ * hashes).  The hashes below are chosen so that hash order would pick
+ * another session than the right one each time. */
+static void
+test_session_lru(void)
+{
+	struct ag_store *st = open_store("sessions");
+	int64_t ev = -1, t = T0;
+	static const uint8_t later[] = { 0x10, 0x20, 0x30, 0x40 };
+	int i, good = 1;
+
+	if ((sess_buf = malloc(sizeof(*sess_buf))) == NULL || st == NULL) {
+		ok(0, "open the sessions store");
+		free(sess_buf);
+		ag_store_close(st);
+		return;
+	}
+	/* 6 sessions in one second, limit 5: the first one created goes */
+	good = sess_create(st, 0xff, t, &ev) == 0;
+	for (i = 0; i < 4; i++)
+		good = good && sess_create(st, later[i], t, &ev) == 0 && ev == 0;
+	ok(good, "5 sessions created in the same second, none evicted");
+	is_int(sess_create(st, 0x50, t, &ev), 0, "a 6th in the same second is created");
+	is_int(ev, 1, "one session evicted");
+	is_int(sess_alive(st, 0xff, t), 0, "the first one created (hash ff..) is the one evicted");
+	good = 1;
+	for (i = 0; i < 4; i++)
+		good = good && sess_alive(st, later[i], t) == 1;
+	ok(good && sess_alive(st, 0x50, t) == 1, "the other five are alive");
+
+	/* uses within one later second: the order of use decides */
+	t += 100;
+	is_int(sess_touch(st, 0x40, t), 1, "use 40.. at t+100 (written)");
+	is_int(sess_touch(st, 0x30, t), 1, "then 30..");
+	is_int(sess_touch(st, 0x20, t), 1, "then 20..");
+	is_int(sess_touch(st, 0x10, t), 1, "then 10.. (50.. not used since t)");
+	is_int(sess_create(st, 0x60, t, &ev), 0, "a new session at t+100");
+	is_int(sess_alive(st, 0x50, t), 0, "evicts 50.., unused since t");
+	is_int(sess_create(st, 0x70, t, &ev), 0, "another one at t+100");
+	is_int(sess_alive(st, 0x40, t), 0, "evicts 40.., the first used at t+100");
+	is_int(sess_create(st, 0x80, t, &ev), 0, "and another");
+	is_int(sess_alive(st, 0x30, t), 0, "evicts 30.., the next used");
+	ok(sess_alive(st, 0x10, t) == 1 && sess_alive(st, 0x20, t) == 1 &&
+	           sess_alive(st, 0x60, t) == 1 && sess_alive(st, 0x70, t) == 1 &&
+	           sess_alive(st, 0x80, t) == 1,
+	   "the five most recently used are left");
+	ag_store_close(st);
+	free(sess_buf);
+	sess_buf = NULL;
+}
+
 /* A file that says it is an authguard store but lacks the tables, and one
  * with a trigger planted to erase failures. */
 static void
@@ -1236,12 +1561,17 @@ main(void)
 		test_release(st);
 		test_window_and_expiry(st, path);
 		test_names(st);
+		test_exempt_unknown(st);
 		is_int(ag_store_check(st), 0, "quick_check after all of it");
 		ag_store_close(st);
 	}
 	test_list_locks_first();
 	test_purge();
 	test_tampered();
+	test_sync();
+	test_wal_bounded();
+	test_session_lru();
+	test_busy_failure();
 	cleanup();
 	return done_testing();
 }

@@ -39,12 +39,21 @@ usage_tokens(void)
 	exit(CLI_USAGE);
 }
 
+/* An answer that could not be built (out of memory) is an internal error,
+ * whatever the command's outcome: never status 0 without its output. */
+static int
+internal_answer(json_t **out)
+{
+	*out = json_pack("{s:s, s:s}", "error", "internal", "message", "out of memory");
+	return CLI_INTERNAL;
+}
+
 /* Prints the answer, says why on stderr when it is not a success. */
 static int
 finish(int code, json_t *out)
 {
 	if (out == NULL)
-		out = json_pack("{s:s}", "error", "internal");
+		code = internal_answer(&out);
 	if (code != CLI_OK) {
 		const char *why = json_string_value(json_object_get(out, "reason"));
 		const char *msg = json_string_value(json_object_get(out, "message"));
@@ -477,7 +486,7 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 		cli_die(CLI_INTERNAL, "out of memory");
 	while ((n = batch_read_line(line, cap)) != -1) {
 		json_t *req = NULL, *out = NULL, *id = NULL;
-		int code, r;
+		int code, r, bad, echo_id = 0;
 
 		if (n == 0)
 			continue;
@@ -485,22 +494,27 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 			code = usage_answer(&out, "request too long");
 		} else if ((r = ag_json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &req,
 		                              NULL)) == AG_ERR_NOMEM) {
-			out = json_pack("{s:s, s:s}", "error", "internal", "message", "out of memory");
-			code = CLI_INTERNAL;
+			code = internal_answer(&out);
 		} else if (r != 0 || !json_is_object(req)) {
 			code = usage_answer(&out, "not a JSON object");
 		} else if ((id = json_object_get(req, "id")) != NULL && !batch_id_ok(id)) {
 			code = usage_answer(&out, "id must be a number or a string of at most 256 bytes");
 		} else {
 			code = batch_one(ctx, req, &out);
-			if (out == NULL)
-				out = json_pack("{s:s}", "error", "internal");
-			if (id != NULL)
-				json_object_set(out, "id", id);
+			echo_id = id != NULL;
 		}
-		json_object_set_new(out, "status", json_integer(code));
+		if (out == NULL) /* the answer itself ran out of memory */
+			code = internal_answer(&out);
+		/* Every answer carries its status, and the id it was asked
+		 * for: one without is not given, and the process ends. */
+		bad = (echo_id && json_object_set(out, "id", id) != 0) ||
+		      json_object_set_new(out, "status", json_integer(code)) != 0;
 		sodium_memzero(line, n < 0 ? cap : (size_t)n);
 		json_decref(req);
+		if (bad) {
+			json_decref(out);
+			cli_die(CLI_INTERNAL, "cannot answer a request: out of memory");
+		}
 		cli_print_json(out);
 	}
 	sodium_memzero(line, cap);

@@ -32,7 +32,9 @@ ag_setup enum # defaults: delays and lockout as shipped
 # the log lines with the account name and the host replaced.
 record() { # USER RHOST BEFORE
 	printf 'rc=%s checks=%s\n' "$AG_RC" "$(($(ag_count) - $3))"
-	printf 'out=%s\n' "$AG_OUT"
+	# pam_wrapper's own complaints about its /tmp/pam.X directory come
+	# from the test harness, not from the module: not part of the record.
+	printf 'out=%s\n' "$(printf '%s\n' "$AG_OUT" | grep -v '^PWRAP_ERROR' || true)"
 	ag_log_last | sed -e "s/user=$1\\b/user=USER/g" -e "s/rhost=$2\\b/rhost=RHOST/g" \
 		-e "s/last_source=$1\\b/last_source=USER/g"
 }

@@ -32,6 +32,7 @@
 #include "safefile.h"
 #include "secretbox.h"
 #include "store.h"
+#include "subject.h"
 #include "util.h"
 
 #define STATE_GROUP "authguard"
@@ -725,10 +726,24 @@ list_web(void *vctx, const struct ag_web_session *s)
 	return 0;
 }
 
+/* A web user's key (authguard.conf(5), web_subject_fold), so that an
+ * administrator can name a web user in any spelling; a PAM user name,
+ * which may not fold (not UTF-8), is used as it is. */
+static const char *
+web_key(const char *user, char key[AG_NAME_MAX + 1])
+{
+	const char *why = NULL;
+
+	if (ag_subject_key(&cfg, AG_REALM_WEB, user, key, &why) != 0)
+		return user;
+	return key;
+}
+
 /* sessions [--json] [USER] | sessions end (--user USER | --sid HANDLE) */
 static int
 cmd_sessions(int argc, char **argv)
 {
+	char key[AG_NAME_MAX + 1];
 	struct sess_ctx c = { .now = ag_clock_now() };
 	struct ag_store *st;
 	const char *user = NULL;
@@ -741,11 +756,13 @@ cmd_sessions(int argc, char **argv)
 			usage();
 		st = open_store(0);
 		if (strcmp(argv[2], "--user") == 0) {
-			r = ag_store_session_end(st, NULL, argv[3], NULL, ag_session_handle, &n, &fams);
+			const char *k = web_key(argv[3], key);
+
+			r = ag_store_session_end(st, NULL, k, NULL, ag_session_handle, &n, &fams);
 			if (r == 0) {
 				int64_t more = 0;
 
-				r = ag_store_refresh_revoke(st, 0, NULL, argv[3], NULL, &more);
+				r = ag_store_refresh_revoke(st, 0, NULL, k, NULL, &more);
 				fams += more;
 			}
 		} else {
@@ -772,7 +789,8 @@ cmd_sessions(int argc, char **argv)
 		cli_die(CLI_INTERNAL, "out of memory");
 	st = open_store(0);
 	if (ag_store_pam_session_list(st, user, list_pam, &c) != 0 ||
-	    ag_store_session_list(st, user, c.now, list_web, &c) != 0)
+	    ag_store_session_list(st, user != NULL ? web_key(user, key) : NULL, c.now, list_web,
+	                          &c) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
 	ag_store_close(st);
 	if (json)

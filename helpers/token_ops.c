@@ -191,7 +191,6 @@ int
 token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t **out)
 {
 	const char *aud = req->aud != NULL ? req->aud : ctx->cfg->token_audience;
-	struct token_issue_req folded;
 	char refresh[REFRESH_LEN + 1], sub[AG_NAME_MAX + 1];
 	const char *why = NULL;
 	uint8_t hash[32];
@@ -203,8 +202,10 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 	*out = NULL;
 	if ((code = need_identity(ctx, out)) != 0)
 		return code;
-	/* The token, its refresh family and its session carry the subject's
-	 * key (web_subject_fold), so revoking by any spelling finds them. */
+	/* The token's sub is the spelling the backend gave (it reads it
+	 * back); its refresh family and the session owner check use the
+	 * subject's key (web_subject_fold), so that revoking by any spelling
+	 * finds them. */
 	if ((r = ag_subject_key(ctx->cfg, AG_REALM_WEB, req->sub, sub, &why)) != 0) {
 		char msg[96];
 
@@ -212,9 +213,6 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 		*out = error_json(r == AG_ERR_NOMEM ? "internal" : "usage", msg);
 		return cli_exit_for(r);
 	}
-	folded = *req;
-	folded.sub = sub;
-	req = &folded;
 	if (!ag_config_audience_allowed(ctx->cfg, aud)) {
 		*out = error_json("usage", "audience not in token_audience/token_audiences");
 		return CLI_USAGE;
@@ -248,8 +246,8 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 	if (req->sid != NULL) {
 		/* Only a live session of ours can be named. */
 		uint8_t sh[32];
-		char owner[AG_NAME_MAX + 1];
-		int alive = 0;
+		struct ag_web_session *owner;
+		int alive = 0, same;
 
 		if (ag_session_handle_parse(req->sid, sh) != 0) {
 			*out = error_json("usage", "sid must be a session handle (the \"sid\" of session create)");
@@ -257,12 +255,19 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 		}
 		if ((code = need_store(ctx, out)) != 0)
 			return code;
+		if ((owner = malloc(sizeof(*owner))) == NULL) {
+			*out = error_json("internal", "out of memory");
+			return CLI_INTERNAL;
+		}
 		if (ag_store_session_alive(ctx->store, sh, ag_clock_now(), &alive, owner) != 0) {
+			free(owner);
 			*out = error_json("state", ag_store_errmsg(ctx->store));
 			return CLI_INTERNAL;
 		}
+		same = alive && strcmp(owner->user_key, sub) == 0;
+		free(owner);
 		/* A token may only be tied to its own subject's session. */
-		if (!alive || strcmp(owner, req->sub) != 0) {
+		if (!same) {
 			*out = reject_json(ag_jwt_reason_name(AG_JWT_SESSION_ENDED));
 			return CLI_REJECT;
 		}
@@ -281,7 +286,7 @@ token_op_issue(struct token_ctx *ctx, const struct token_issue_req *req, json_t 
 		}
 		now = ag_clock_now();
 		if (ag_opaque_new(REFRESH_PREFIX, refresh, hash) != 0 ||
-		    (r = ag_store_refresh_create(ctx->store, req->sub, req->sid, hash, now,
+		    (r = ag_store_refresh_create(ctx->store, req->sub, sub, req->sid, hash, now,
 		                                 now + ctx->cfg->refresh_ttl, &family)) != 0) {
 			json_decref(o);
 			sodium_memzero(refresh, sizeof(refresh));

@@ -203,12 +203,14 @@ cmd_create(struct token_ctx *ctx, int argc, char **argv)
 	 * requests): refused here, before anything is stored. */
 	if (!ag_utf8_valid(user, strlen(user)))
 		cli_die(CLI_USAGE, "--user: not valid UTF-8");
-	user = user_key(cfg, user, key);
 	if (clerk != NULL && (clerk[0] == '\0' || strnlen(clerk, AG_SID_MAX + 1) > AG_SID_MAX))
 		cli_die(CLI_USAGE, "--clerk-session: 1 to 128 bytes");
 	memset(&ws, 0, sizeof(ws));
 	fingerprint(&fo, ws.fingerprint);
+	/* The session keeps the spelling given (the backend reads it back)
+	 * and its key, which the limit, lists and "end --user" compare. */
 	ag_strlcpy(ws.user, user, sizeof(ws.user));
+	ag_strlcpy(ws.user_key, user_key(cfg, user, key), sizeof(ws.user_key));
 	if (clerk != NULL)
 		ag_strlcpy(ws.clerk_sid, clerk, sizeof(ws.clerk_sid));
 	ws.created = ws.last_seen = now;

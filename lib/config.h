@@ -20,7 +20,12 @@
 #define AG_TOKEN_LIST_MAX 2048         /* bytes of the audience allow-list */
 #define AG_COOKIE_MAX 64               /* bytes of the session cookie name */
 
+#define AG_PG_CONNINFO_MAX 1024         /* bytes of a libpq connection string */
+#define AG_PG_SCHEMA_MAX 63             /* bytes of a PostgreSQL schema name */
+
 enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
+enum ag_store_kind { AG_STORE_SQLITE = 1, AG_STORE_POSTGRESQL = 2 };
+enum ag_store_fallback { AG_FALLBACK_NONE = 0, AG_FALLBACK_LOCAL = 1 };
 
 struct ag_config {
 	char state_file[PATH_MAX];
@@ -46,6 +51,14 @@ struct ag_config {
 	/* state store */
 	int64_t busy_timeout_ms;
 	enum ag_sync sync;
+	enum ag_store_kind store;   /* sqlite (state_file) or postgresql */
+	enum ag_store_fallback store_fallback; /* PAM auth only: local SQLite while
+	                                          PostgreSQL is unreachable */
+	char pg_conninfo[AG_PG_CONNINFO_MAX + 1]; /* libpq connection string; may
+	                                             hold a password */
+	char pg_schema[AG_PG_SCHEMA_MAX + 1];
+	int64_t pg_connect_timeout_ms;
+	int64_t pg_statement_timeout_ms;
 
 	/* multi-factor authentication */
 	char secrets_key[PATH_MAX]; /* key file sealing TOTP secrets, keying backup codes */

@@ -19,6 +19,8 @@ ag_strerror(int err)
 	case AG_ERR_RANGE:    return "value out of range";
 	case AG_ERR_TOOLONG:  return "input too long";
 	case AG_ERR_SYSTEM:   return "system error";
+	case AG_ERR_RETRY:    return "conflict with a concurrent transaction";
+	case AG_ERR_UNAVAILABLE: return "database server unavailable";
 	}
 	return "unknown error";
 }

@@ -50,6 +50,30 @@ read_boot_id(char out[40])
 	out[strcspn(out, "\n")] = '\0';
 }
 
+/* This machine's id (/etc/machine-id, else its host name): a shared
+ * store holds the sessions of many machines, and only this one can tell
+ * whether its own still run. */
+static void
+read_machine_id(char *out, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, out, size - 1);
+		close(fd);
+		if (n > 0) {
+			out[n] = '\0';
+			out[strcspn(out, "\n")] = '\0';
+		}
+	}
+	if (out[0] == '\0' && gethostname(out, size - 1) != 0)
+		ag_strlcpy(out, "unknown", size);
+	out[size - 1] = '\0';
+}
+
 struct alive_ctx {
 	char boot_id[40];
 };
@@ -101,6 +125,7 @@ module_open_session(struct module *m)
 	ps.started = ag_clock_now();
 	read_boot_id(ac.boot_id);
 	ag_strlcpy(ps.boot_id, ac.boot_id, sizeof(ps.boot_id));
+	read_machine_id(ps.host, sizeof(ps.host));
 	if (max > 0 && ag_guard_account_exempt(&m->cfg, m->req.user))
 		max = 0;
 	r = ag_store_pam_session_open(m->guard.store, &ps, max, record_alive, &ac, &id, &refused);

@@ -21,7 +21,7 @@
  * outside begin() see a consistent snapshot per statement.
  *
  * Every function returns 0 or a negative AG_ERR_*; after an error,
- * errmsg() holds a one-line reason that never contains a secret (no
+ * detail() holds a one-line reason that never contains a secret (no
  * connection string, no password). */
 #ifndef AG_STORE_DB_H
 #define AG_STORE_DB_H
@@ -64,7 +64,10 @@ struct ag_db_engine {
 	            char err[AG_ERRBUF]);
 	void (*close)(struct ag_db *db); /* accepts NULL */
 
-	int (*begin)(struct ag_db *db);
+	/* Opens a transaction: a write transaction (write = 1), waiting at
+	 * most wait_ms for the right to write where the engine queues
+	 * writers (SQLite), or a read-only one with a consistent snapshot. */
+	int (*begin)(struct ag_db *db, int write, int64_t wait_ms);
 	int (*commit)(struct ag_db *db);  /* on failure the transaction is gone */
 	void (*rollback)(struct ag_db *db); /* harmless when none is open */
 
@@ -84,6 +87,10 @@ struct ag_db_engine {
 	 * row is available, 0 when done, or AG_ERR_*. */
 	int (*step)(struct ag_db_stmt *s);
 
+	/* Ends the use of a statement before it has returned every row (a
+	 * statement left half-read would hold SQLite's read snapshot open). */
+	void (*reset)(struct ag_db_stmt *s);
+
 	/* Columns of the current row, numbered from 0.  Pointers stay valid
 	 * until the next step or reset of the statement. */
 	int (*col_is_null)(struct ag_db_stmt *s, int i);
@@ -94,18 +101,19 @@ struct ag_db_engine {
 	/* Rows changed by the statement that was last run to completion. */
 	int64_t (*changes)(struct ag_db *db);
 
-	const char *(*errmsg)(const struct ag_db *db);
+	/* The last failure: where (the state file's path, "postgresql") and
+	 * what the engine said about it, for "WHERE: operation: DETAIL". */
+	const char *(*where)(const struct ag_db *db);
+	const char *(*detail)(const struct ag_db *db);
 
 	/* A consistency check of the whole store (SQLite: quick_check;
 	 * PostgreSQL: schema version and the role's rights).  0 or AG_ERR_*. */
 	int (*check)(struct ag_db *db);
 
-	/* Schema version found in the store. */
+	/* Schema version found in the store, and the newest this engine
+	 * knows. */
 	int (*schema_version)(struct ag_db *db);
-
-	/* Non-blocking housekeeping after a write (SQLite: checkpoint the
-	 * WAL when it grew); may be NULL. */
-	void (*after_write)(struct ag_db *db);
+	int (*schema_latest)(void);
 };
 
 /* The SQLite back end, always built in. */

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "policy.h"
 #include "store.h"
+#include "sqlite/sqlite_schema.h"
 #include "util.h"
 
 #include "tap.h"
@@ -373,7 +374,7 @@ test_create_and_migrate(void)
 
 	subdir(dir, sizeof(dir), "create", 0755);
 	config_for(&cfg, dir, "state.db");
-	ok(ag_store_schema_version() >= 1, "schema version is at least 1");
+	ok(ag_schema_latest() >= 1, "schema version is at least 1");
 
 	r = ag_store_open(&cfg, AG_STORE_CREATE, &st, err);
 	is_int(r, 0, "AG_STORE_CREATE creates a missing file");
@@ -381,7 +382,7 @@ test_create_and_migrate(void)
 		diag("%s", err);
 		return;
 	}
-	is_int(ag_store_file_version(st), ag_store_schema_version(),
+	is_int(ag_store_file_version(st), ag_schema_latest(),
 	       "new file at the latest version");
 	is_int(ag_store_check(st), 0, "new file passes quick_check");
 	is_str(ag_store_errmsg(st), "", "no error message after open");
@@ -390,7 +391,7 @@ test_create_and_migrate(void)
 
 	sql_text(cfg.state_file, "PRAGMA journal_mode", txt, sizeof(txt));
 	is_str(txt, "wal", "new file is in WAL mode");
-	is_int(sql_int(cfg.state_file, "PRAGMA user_version"), ag_store_schema_version(),
+	is_int(sql_int(cfg.state_file, "PRAGMA user_version"), ag_schema_latest(),
 	       "user_version is the schema version");
 	is_int(sql_int(cfg.state_file, "PRAGMA application_id"), APP_ID, "application_id is AGRD");
 	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
@@ -400,7 +401,7 @@ test_create_and_migrate(void)
 	r = ag_store_open(&cfg, 0, &st, err);
 	is_int(r, 0, "reopen without AG_STORE_CREATE");
 	if (r == 0)
-		is_int(ag_store_file_version(st), ag_store_schema_version(), "reopened: version");
+		is_int(ag_store_file_version(st), ag_schema_latest(), "reopened: version");
 	ag_store_close(st);
 	st = NULL;
 	r = ag_store_open(&cfg, AG_STORE_CREATE, &st, err);
@@ -426,13 +427,13 @@ test_create_and_migrate(void)
 	r = ag_store_open(&cfg, 0, &st, err);
 	is_int(r, 0, "version 0 file opens (migrated) without AG_STORE_CREATE");
 	if (r == 0)
-		is_int(ag_store_file_version(st), ag_store_schema_version(),
+		is_int(ag_store_file_version(st), ag_schema_latest(),
 		       "migrated to the latest");
 	else
 		diag("%s", err);
 	ag_store_close(st);
 	st = NULL;
-	is_int(sql_int(cfg.state_file, "PRAGMA user_version"), ag_store_schema_version(),
+	is_int(sql_int(cfg.state_file, "PRAGMA user_version"), ag_schema_latest(),
 	       "migrated file: user_version");
 	is_int(sql_int(cfg.state_file, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
 	                               " AND name IN ('subject', 'failure')"),
@@ -1352,6 +1353,7 @@ sess_create(struct ag_store *st, uint8_t b, int64_t now, int64_t *evicted)
 	memset(sess_buf, 0, sizeof(*sess_buf));
 	memset(sess_buf->id_hash, b, 32);
 	ag_strlcpy(sess_buf->user, "eve", sizeof(sess_buf->user));
+	ag_strlcpy(sess_buf->user_key, "eve", sizeof(sess_buf->user_key));
 	memset(sess_buf->fingerprint, 0xaa, 32);
 	sess_buf->created = sess_buf->last_seen = now;
 	sess_buf->idle_expires = now + 3600;
@@ -1459,7 +1461,7 @@ test_tampered(void)
 	subdir(dir, sizeof(dir), "tampered", 0755);
 	config_for(&cfg, dir, "notables.db");
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d;", APP_ID,
-	         ag_store_schema_version());
+	         ag_schema_latest());
 	sql_exec(cfg.state_file, sql);
 	r = ag_store_open(&cfg, 0, &st, err);
 	if (r == 0) {

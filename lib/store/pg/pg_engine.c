@@ -64,8 +64,12 @@ fail(struct ag_db *db, int code, const char *what, const char *msg)
 {
 	size_t n;
 
-	snprintf(db->errmsg, sizeof(db->errmsg), "postgresql: %s: %s", what,
-	         msg != NULL && msg[0] != '\0' ? msg : ag_strerror(code));
+	if (msg == NULL || msg[0] == '\0')
+		msg = ag_strerror(code);
+	if (what != NULL)
+		snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", what, msg);
+	else
+		snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
 	/* libpq's messages end in a newline and may span lines: keep the
 	 * first line only, so a log line stays one line. */
 	db->errmsg[strcspn(db->errmsg, "\r\n")] = '\0';
@@ -280,15 +284,24 @@ ensure_connected(struct ag_db *db)
 
 /* ------------------------------------------------------------- the engine */
 
+/* Every write transaction is SERIALIZABLE, so the store's operations,
+ * written once for both engines, behave as they do on SQLite where
+ * writers take turns: PostgreSQL aborts whichever of two conflicting
+ * transactions would break that (a serialization failure), and the store
+ * runs it again (op_txn.c).  Reads that need several statements to agree
+ * take one snapshot. */
 static int
-pg_begin(struct ag_db *db)
+pg_begin(struct ag_db *db, int write, int64_t wait_ms)
 {
 	int r;
 
+	(void)wait_ms; /* statement_timeout bounds every wait here */
 	db->errmsg[0] = '\0';
 	if ((r = ensure_connected(db)) != 0)
 		return r;
-	if ((r = simple(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin transaction")) != 0)
+	if ((r = simple(db, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	                          : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	                NULL)) != 0)
 		return r;
 	db->in_txn = 1;
 	return 0;
@@ -519,7 +532,7 @@ execute(struct ag_db_stmt *s)
 		return r;
 	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = result_error(db, res, "statement");
+		r = result_error(db, res, NULL);
 		PQclear(res);
 		return r;
 	}
@@ -638,9 +651,22 @@ pg_changes(struct ag_db *db)
 }
 
 static const char *
-pg_errmsg(const struct ag_db *db)
+pg_where(const struct ag_db *db)
+{
+	(void)db;
+	return "postgresql";
+}
+
+static const char *
+pg_detail(const struct ag_db *db)
 {
 	return db->errmsg;
+}
+
+static void
+pg_reset(struct ag_db_stmt *s)
+{
+	clear_result(s);
 }
 
 static void
@@ -691,7 +717,8 @@ pg_open(const struct ag_config *cfg, int flags, struct ag_db **dbp, char err[AG_
 	snprintf(db->tcp_user_timeout, sizeof(db->tcp_user_timeout), "%lld",
 	         (long long)(db->statement_timeout_ms + RESULT_GRACE_MS));
 	if ((r = connect_db(db)) != 0 || (r = ag_pg_schema_open(db, flags)) != 0) {
-		snprintf(err, AG_ERRBUF, "%s", db->errmsg[0] != '\0' ? db->errmsg : ag_strerror(r));
+		snprintf(err, AG_ERRBUF, "postgresql: %s",
+		         db->errmsg[0] != '\0' ? db->errmsg : ag_strerror(r));
 		pg_close(db);
 		return r;
 	}
@@ -719,15 +746,17 @@ __attribute__((visibility("default"))) const struct ag_db_engine ag_db_postgresq
 	.bind_text = pg_bind_text,
 	.bind_blob = pg_bind_blob,
 	.step = pg_step,
+	.reset = pg_reset,
 	.col_is_null = pg_col_is_null,
 	.col_int64 = pg_col_int64,
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
 	.changes = pg_changes,
-	.errmsg = pg_errmsg,
+	.where = pg_where,
+	.detail = pg_detail,
 	.check = ag_pg_schema_check,
 	.schema_version = pg_schema_version,
-	.after_write = NULL,
+	.schema_latest = ag_pg_schema_latest,
 };
 
 /* For pg_schema.c: runs sql (no parameters) and hands back the result. */

@@ -32,6 +32,9 @@ int ag_pg_fail(struct ag_db *db, int code, const char *what, const char *msg);
  * migrates the schema first (pg_schema.c). */
 int ag_pg_schema_open(struct ag_db *db, int flags);
 
+/* The newest schema version this build knows. */
+int ag_pg_schema_latest(void);
+
 /* The engine's check(): schema version and the role's rights. */
 int ag_pg_schema_check(struct ag_db *db);
 

@@ -105,10 +105,16 @@ static const char *const tables[] = { "subject", "failure", "mfa", "backup_code"
 	                              "pam_session", "webhook_msg", NULL };
 static const char *const rights[] = { "SELECT", "INSERT", "UPDATE", "DELETE", NULL };
 
+int
+ag_pg_schema_latest(void)
+{
+	return (int)AG_ARRAY_SIZE(migrations);
+}
+
 static int
 latest(void)
 {
-	return (int)AG_ARRAY_SIZE(migrations);
+	return ag_pg_schema_latest();
 }
 
 /* Reads the version; 0 when the schema or its meta table is missing. */

@@ -1,4 +1,5 @@
-/* Schema of the state file.  Each entry of migrations[] moves the file from
+/* Schema of the SQLite state file (the PostgreSQL back end keeps the same
+ * tables and columns: lib/store/pg/pg_schema.c).  Each entry of migrations[] moves the file from
  * version i to i + 1; a released entry is never edited, only appended to.
  *
  * Tables (version 1):
@@ -41,12 +42,26 @@
  *                  among sessions whose last_seen is the same second, so
  *                  the session evicted at the limit is exactly the least
  *                  recently used.  Rows from before version 5 have 0.
+ *
+ * Version 6:
+ *   web_session.user_key, refresh_family.subject_key - the folded form of
+ *                  the user (authguard.conf(5), web_subject_fold) that the
+ *                  session limit, lists and revocation by user compare;
+ *                  user and subject keep the spelling the backend gave,
+ *                  which is what it reads back.  Rows from before version
+ *                  6 get their name as it was stored.
+ *   pam_session.host - the machine a PAM session belongs to (its
+ *                  machine id): only that machine can tell whether the
+ *                  session's process still runs, so the limit counts and
+ *                  cleans the rows of one machine (a shared PostgreSQL
+ *                  store holds the rows of many).
+ *   subject_locked - the locked subjects, which a listing shows first.
  */
 #include "autoconf.h"
 
 #include <stdio.h>
 
-#include "schema.h"
+#include "sqlite_schema.h"
 #include "util.h"
 
 static const char *const migrations[] = {
@@ -146,6 +161,18 @@ static const char *const migrations[] = {
 
 	/* 4 -> 5: the order of last use within a second */
 	"ALTER TABLE web_session ADD COLUMN used_seq INTEGER NOT NULL DEFAULT 0;",
+
+	/* 5 -> 6: folded user keys; the machine of a PAM session */
+	"ALTER TABLE web_session ADD COLUMN user_key TEXT NOT NULL DEFAULT '';"
+	"UPDATE web_session SET user_key = user;"
+	"DROP INDEX web_session_user;"
+	"CREATE INDEX web_session_user_key ON web_session (user_key, last_seen);"
+	"ALTER TABLE refresh_family ADD COLUMN subject_key TEXT NOT NULL DEFAULT '';"
+	"UPDATE refresh_family SET subject_key = subject;"
+	"DROP INDEX refresh_family_subject;"
+	"CREATE INDEX refresh_family_subject_key ON refresh_family (subject_key);"
+	"ALTER TABLE pam_session ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX subject_locked ON subject (locked_until) WHERE locked_until > 0;",
 };
 
 const char *const ag_schema_tables[] = { "subject", "failure", "mfa", "backup_code", "revoked_jti",

@@ -1,11 +1,20 @@
-/* The state store: one SQLite file shared by the PAM module and helpers.
+/* The state store: the contract every front end (the PAM module, the
+ * helpers) uses, whatever holds the state: one SQLite file per host (the
+ * default) or one PostgreSQL database for a fleet (store = postgresql).
  *
- * All SQL lives in store.c (and schema.c).  Every operation below is one
- * transaction (BEGIN IMMEDIATE for anything that reads, decides and
- * writes), so concurrent sshd processes and web workers never lose a count
- * and never let an attempt past a limit.  Functions return 0 or a negative
- * AG_ERR_* code; on error nothing has been changed (the transaction is
- * rolled back) and a reason is available from ag_store_errmsg(). */
+ * Every operation below is one transaction, serialisable with every other
+ * (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, run again when a
+ * concurrent transaction won), so concurrent sshd processes and web
+ * workers, on one host or many, never lose a count and never let an
+ * attempt past a limit.  Functions return 0 or a negative AG_ERR_* code;
+ * on error nothing has been changed (the transaction is rolled back) and
+ * a reason is available from ag_store_errmsg().
+ *
+ * Layout: the operations (lib/store/attempts.c, mfa_rows.c,
+ * revocations.c, web_sessions.c, pam_sessions.c, webhook_msgs.c) are
+ * written once over the engine interface of db.h; the decisions come
+ * from lib/ (policy.h, session_policy.h, refresh_policy.h); the engines
+ * (lib/store/sqlite/, lib/store/pg/) only store, load and lock. */
 #ifndef AG_STORE_H
 #define AG_STORE_H
 
@@ -14,6 +23,8 @@
 
 #include "config.h"
 #include "policy.h"
+#include "refresh_policy.h"
+#include "session_policy.h"
 
 struct ag_store;
 
@@ -23,7 +34,6 @@ enum ag_subject_kind {
 };
 
 #define AG_MAX_SUBJECTS 2 /* one attempt touches an account and a host */
-#define AG_NAME_MAX 4096  /* longest subject name, in bytes */
 
 /* One subject of an attempt and the limits that apply to it. */
 struct ag_subject_ref {
@@ -61,13 +71,19 @@ struct ag_subject_info {
 };
 
 enum ag_store_flags {
-	AG_STORE_CREATE = 1 /* create and initialise a missing file (init) */
+	AG_STORE_CREATE = 1 /* create and initialise a missing store (init) */
 };
 
-/* Opens (and with AG_STORE_CREATE creates) the state file named by the
- * configuration, after checking that neither it nor a directory above it
- * can be changed by others.  Migrates older schemas forward.  Returns 0,
- * or AG_ERR_* with a one-line reason naming the file in err. */
+/* Maps a session hash to the public handle refresh families record. */
+typedef void (*ag_sid_of_hash_fn)(const uint8_t h[32], char out[AG_SID_MAX + 1]);
+
+/* Opens the store the configuration names.  SQLite: the state file, after
+ * checking that neither it nor a directory above it can be changed by
+ * others; older schemas are migrated forward.  PostgreSQL: a connection
+ * within pg_connect_timeout, and a schema of exactly this build's version
+ * (only AG_STORE_CREATE creates or migrates it).  Returns 0, or AG_ERR_*
+ * (AG_ERR_UNAVAILABLE: the server cannot be reached) with a one-line
+ * reason in err. */
 int ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
                   char err[AG_ERRBUF]);
 
@@ -215,8 +231,6 @@ int ag_store_mfa_reset(struct ag_store *store, const char *account, int *found);
 
 /* ---------------------------------------------------------------- tokens */
 
-#define AG_SID_MAX 128 /* bytes of a session reference kept with a family */
-
 /* Denylists an access token's jti until expires (when it would be refused
  * anyway).  Revoking twice is harmless. */
 int ag_store_jti_revoke(struct ag_store *store, const char *jti, int64_t now, int64_t expires);
@@ -225,29 +239,13 @@ int ag_store_jti_revoke(struct ag_store *store, const char *jti, int64_t now, in
 int ag_store_jti_is_revoked(struct ag_store *store, const char *jti, int64_t now, int *revoked);
 
 /* Starts a refresh family (one per login) whose first token has the
- * SHA-256 hash; sid may be NULL.  *family receives its id. */
-int ag_store_refresh_create(struct ag_store *store, const char *subject, const char *sid,
-                            const uint8_t hash[32], int64_t now, int64_t expires,
-                            int64_t *family);
+ * SHA-256 hash: subject as the backend spelled it (the sub of the access
+ * tokens it refreshes), subject_key its folded key (revocation by user);
+ * sid may be NULL.  *family receives its id. */
+int ag_store_refresh_create(struct ag_store *store, const char *subject,
+                            const char *subject_key, const char *sid, const uint8_t hash[32],
+                            int64_t now, int64_t expires, int64_t *family);
 
-enum ag_refresh_outcome {
-	AG_REFRESH_OK = 0,    /* redeemed; new_hash is the family's newest token */
-	AG_REFRESH_RETRIED,   /* the previous token again within the grace period:
-	                         its lost successor is replaced by new_hash */
-	AG_REFRESH_UNKNOWN,   /* no such token */
-	AG_REFRESH_EXPIRED,   /* the family's absolute lifetime is over */
-	AG_REFRESH_REVOKED,   /* the family was revoked (logout, reuse) */
-	AG_REFRESH_REUSED,    /* an already used token: theft; the family is now
-	                         revoked, and its session ended (see below) */
-	AG_REFRESH_NOT_YET_VALID /* the family was created more than
-	                            AG_REFRESH_MAX_SKEW seconds after now (issued
-	                            while the clock was ahead): not redeemed */
-};
-
-/* Seconds a family's creation may lie after "now" (the largest
- * token_leeway): a token issued while the clock was far ahead would
- * otherwise outlive refresh_ttl once the clock is set right. */
-#define AG_REFRESH_MAX_SKEW 300
 
 struct ag_refresh_info {
 	int64_t family;
@@ -256,11 +254,10 @@ struct ag_refresh_info {
 	char sid[AG_SID_MAX + 1];        /* "" when not tied to a session */
 };
 
-/* Redeems the token with hash, exactly once, in one BEGIN IMMEDIATE
- * transaction: marks it used and records new_hash as its successor.  A
- * used token revokes its family, unless it is the immediate predecessor of
- * the newest token, that successor was never used, and it was redeemed at
- * most grace seconds ago (a lost response).  Revoked that way, the family's
+/* Redeems the token with hash, exactly once, in one transaction: marks it
+ * used and records new_hash as its successor.  What a token that was used
+ * before means is ag_refresh_judge()'s to say (refresh_policy.h); when it
+ * is theft the family is revoked, and the family's
  * web session ends in the same transaction, with every family tied to it:
  * sid_hash turns the family's sid into the session's id hash (0 on
  * success); NULL leaves the session to the caller. */
@@ -270,41 +267,28 @@ int ag_store_refresh_redeem(struct ag_store *store, const uint8_t hash[32],
                             enum ag_refresh_outcome *outcome, struct ag_refresh_info *info);
 
 /* Revokes the family with id family, or the family of the token with
- * hash (pass family 0), or every family of subject, or of session sid
- * (exactly one selector non-zero/non-NULL).  *n receives the number of
- * families revoked now. */
+ * hash (pass family 0), or every family of the user with key subject_key,
+ * or of session sid (exactly one selector non-zero/non-NULL).  *n
+ * receives the number of families revoked now. */
 int ag_store_refresh_revoke(struct ag_store *store, int64_t family, const uint8_t *hash,
-                            const char *subject, const char *sid, int64_t *n);
+                            const char *subject_key, const char *sid, int64_t *n);
 
 /* -------------------------------------------------------------- sessions */
 
-struct ag_web_session {
-	uint8_t id_hash[32];          /* SHA-256 of the session id */
-	char user[AG_NAME_MAX + 1];
-	uint8_t fingerprint[32];      /* SHA-256 of the User-Agent (and attributes) */
-	char clerk_sid[AG_SID_MAX + 1];  /* "" when not linked */
-	int64_t created, last_seen, idle_expires, abs_expires;
-};
-
-enum ag_session_verdict {
-	AG_SESSION_OK = 0,
-	AG_SESSION_UNKNOWN,   /* no such session (never was, ended, rotated) */
-	AG_SESSION_EXPIRED,   /* idle timeout or absolute lifetime passed */
-	AG_SESSION_MISMATCH   /* fingerprint differs: another browser */
-};
-
-/* Stores a new session.  At most max_per_user live sessions per user: when
- * the user already has that many, evict set removes the least recently
- * used ones (*evicted counts them), else nothing is stored and *refused is
- * set.  Expired sessions of the user are removed first. */
+/* Stores a new session.  At most max_per_user live sessions per user (by
+ * user_key): when the user already has that many, evict set removes the
+ * least recently used ones (*evicted counts them), else nothing is stored
+ * and *refused is set (ag_session_evictions()).  Expired sessions of the
+ * user are removed first. */
 int ag_store_session_create(struct ag_store *store, const struct ag_web_session *s,
                             int64_t max_per_user, int evict, int64_t now, int64_t *evicted,
                             int *refused);
 
-/* Checks a session at now.  A match refreshes last_seen and slides the idle
- * expiry (never past abs_expires) -- but writes only when touch_interval
+/* Checks a session at now (ag_session_judge()).  A match records the
+ * activity (ag_session_slide()) -- but writes only when touch_interval
  * seconds have passed since the last write (*touched says whether it
- * did).  A fingerprint mismatch with revoke set deletes the session. */
+ * did).  An expired session, and with revoke set a fingerprint mismatch,
+ * is deleted. */
 int ag_store_session_check(struct ag_store *store, const uint8_t id_hash[32],
                            const uint8_t fingerprint[32], int64_t now, int64_t idle,
                            int64_t touch_interval, int revoke, enum ag_session_verdict *verdict,
@@ -318,36 +302,39 @@ int ag_store_session_rotate(struct ag_store *store, const uint8_t old_hash[32],
                             int64_t now, enum ag_session_verdict *verdict,
                             struct ag_web_session *out);
 
-/* Ends sessions -- one by hash, all of a user, or all linked to a Clerk
- * session (exactly one selector) -- and revokes their refresh families.
- * sid_of_hash maps a session hash to the handle families were recorded
- * with.  *n counts the sessions ended; *families (may be NULL) the refresh
- * families revoked with them. */
-int ag_store_session_end(struct ag_store *store, const uint8_t *id_hash, const char *user,
-                         const char *clerk_sid, void (*sid_of_hash)(const uint8_t h[32],
-                                                                    char out[AG_SID_MAX + 1]),
-                         int64_t *n, int64_t *families);
+/* Ends sessions -- one by hash, all of a user (by key), or all linked to a
+ * Clerk session (exactly one selector) -- and revokes their refresh
+ * families.  sid_of_hash maps a session hash to the handle families were
+ * recorded with.  *n counts the sessions ended; *families (may be NULL)
+ * the refresh families revoked with them. */
+int ag_store_session_end(struct ag_store *store, const uint8_t *id_hash, const char *user_key,
+                         const char *clerk_sid, ag_sid_of_hash_fn sid_of_hash, int64_t *n,
+                         int64_t *families);
 
 /* 1 in *alive when the session with this hash exists and has not expired;
- * user (when not NULL, AG_NAME_MAX + 1 bytes) receives its user. */
+ * out (when not NULL) receives it. */
 int ag_store_session_alive(struct ag_store *store, const uint8_t id_hash[32], int64_t now,
-                           int *alive, char *user);
+                           int *alive, struct ag_web_session *out);
 
-/* Calls fn for each live session of user (all users when NULL). */
-int ag_store_session_list(struct ag_store *store, const char *user, int64_t now,
+/* Calls fn for each live session of the user with key user_key (all users
+ * when NULL). */
+int ag_store_session_list(struct ag_store *store, const char *user_key, int64_t now,
                           int (*fn)(void *ctx, const struct ag_web_session *s), void *ctx);
 
 struct ag_pam_session {
 	int64_t id;
 	char user[AG_NAME_MAX + 1];
 	char service[64], tty[64], rhost[256], boot_id[40];
+	char host[64];        /* the machine (its machine id) */
 	int64_t pid, started;
 };
 
-/* Records a PAM session unless user already has max live ones (max 0: no
- * limit).  alive(ctx, row) tells whether an existing row still counts (its
- * process runs, same boot); rows that do not are deleted.  *id receives
- * the new row's id; *refused is set when over the limit. */
+/* Records a PAM session unless user already has max live ones on this
+ * machine (s->host; max 0: no limit).  alive(ctx, row) tells whether an
+ * existing row of this machine still counts (its process runs, same
+ * boot); rows that do not are deleted.  Rows of other machines (a shared
+ * store) are neither counted nor touched: only their machine can tell.
+ * *id receives the new row's id; *refused is set when over the limit. */
 int ag_store_pam_session_open(struct ag_store *store, const struct ag_pam_session *s,
                               int64_t max, int (*alive)(void *ctx, const struct ag_pam_session *row),
                               void *ctx, int64_t *id, int *refused);
@@ -367,19 +354,24 @@ int ag_store_pam_session_list(struct ag_store *store, const char *user,
  * to them.  A crash can thus neither record an event it did not apply
  * nor apply one it did not record.  On an error nothing changed. */
 int ag_store_webhook_apply(struct ag_store *store, const char *msg_id, int64_t now,
-                           int64_t expires, const char *end_user, const char *end_clerk_sid,
-                           void (*sid_of_hash)(const uint8_t h[32], char out[AG_SID_MAX + 1]),
+                           int64_t expires, const char *end_user_key,
+                           const char *end_clerk_sid, ag_sid_of_hash_fn sid_of_hash,
                            int *first, int64_t *sessions_ended, int64_t *families);
 
-/* Runs PRAGMA quick_check.  Returns 0 or AG_ERR_CORRUPT. */
+/* Checks the whole store (SQLite: PRAGMA quick_check; PostgreSQL: the
+ * schema version and the role's rights).  Returns 0 or AG_ERR_*. */
 int ag_store_check(struct ag_store *store);
 
-/* Schema version this build writes, and the one found in the file. */
-int ag_store_schema_version(void);
+/* Schema version this build writes (for the store's engine), and the one
+ * found in the store. */
+int ag_store_schema_version(const struct ag_store *store);
 int ag_store_file_version(struct ag_store *store);
 
-/* The handle's effective PRAGMA synchronous (1 NORMAL, 2 FULL: the sync
- * option), or a negative AG_ERR_*. */
+/* "sqlite" or "postgresql". */
+const char *ag_store_engine(const struct ag_store *store);
+
+/* SQLite only: the handle's effective PRAGMA synchronous (1 NORMAL, 2
+ * FULL: the sync option), or a negative AG_ERR_*. */
 int ag_store_synchronous(struct ag_store *store);
 
 #endif

@@ -1,0 +1,22 @@
+#include "autoconf.h"
+
+#include "refresh_policy.h"
+
+enum ag_refresh_outcome
+ag_refresh_judge(const struct ag_refresh_row *t, int64_t now, int64_t grace)
+{
+	if (!t->found)
+		return AG_REFRESH_UNKNOWN;
+	if (t->revoked)
+		return AG_REFRESH_REVOKED;
+	if (t->expires <= now)
+		return AG_REFRESH_EXPIRED;
+	if (t->created > now + AG_REFRESH_MAX_SKEW)
+		return AG_REFRESH_NOT_YET_VALID;
+	if (t->used_at < 0)
+		return AG_REFRESH_OK;
+	if (!t->is_current && t->current_is_child && t->current_unused && grace > 0 &&
+	    now - t->used_at <= grace)
+		return AG_REFRESH_RETRIED;
+	return AG_REFRESH_REUSED;
+}

@@ -180,20 +180,23 @@ expect_json "guard check for frank@example.com sees that failure (+ this attempt
 ag_say "web sessions: one user, whatever the spelling"
 ag_run_token session create --user 'Gina@Example.com' --user-agent "$UA" </dev/null
 ag_expect_eq "session create --user Gina@Example.com: exit 0" 0 "$AG_RC"
-expect_json "... the session's user is the key" user=gina@example.com
+expect_json "... the session keeps the spelling given" user=Gina@Example.com
 sid1=$(ag_jget "$AG_JSON" sid)
 ag_run_token session create --user $'\xef\xbd\x87ina@example.com.' --user-agent "$UA" </dev/null
-expect_json "a second under the fullwidth spelling: the same user" user=gina@example.com
+expect_json "a second under the fullwidth spelling (its own spelling kept)" \
+	user=$'\xef\xbd\x87ina@example.com.'
 ag_run_token session create --user ' GINA@EXAMPLE.COM' --user-agent "$UA" </dev/null
 ag_expect_eq "a third under a third spelling: refused at session_max = 2 (exit 1)" 1 "$AG_RC"
 ag_run_token session list --user 'gina@example.com.'
-expect_json "session list --user gina@example.com. lists both" user=gina@example.com \
-	sessions.0.user=gina@example.com sessions.1.user=gina@example.com sessions.2='<missing>'
+expect_json "session list --user gina@example.com. lists both, one user" user=gina@example.com \
+	sessions.0.user=$'\xef\xbd\x87ina@example.com.' sessions.1.user=Gina@Example.com \
+	sessions.2='<missing>'
 ag_run_token issue --sub 'GINA@example.com' --sid "$sid1" </dev/null
 ag_expect_eq "issue --sub GINA@example.com --sid (gina's session): exit 0" 0 "$AG_RC"
 tok=$(ag_jget "$AG_JSON" token)
 ag_run_token verify <<<"$tok"
-expect_json "the token's sub is the key" valid=true claims.sub=gina@example.com
+expect_json "the token's sub is the spelling given (tied to gina's session by the key)" \
+	valid=true claims.sub=GINA@example.com
 ag_run_token issue --sub 'GINA@example.com' --refresh </dev/null
 ag_expect_eq "issue --sub GINA@example.com --refresh: exit 0" 0 "$AG_RC"
 ag_run_token session end --user $'Gina@Example.com\xe3\x80\x80' </dev/null
@@ -211,7 +214,7 @@ ag_say "token subjects: revoke --user finds every spelling"
 ag_run_token issue --sub 'Hugo@Example.com' --refresh </dev/null
 ag_expect_eq "issue --sub Hugo@Example.com --refresh: exit 0" 0 "$AG_RC"
 ag_run_token verify <<<"$(ag_jget "$AG_JSON" token)"
-expect_json "sub is hugo@example.com" claims.sub=hugo@example.com
+expect_json "sub is Hugo@Example.com, as given" claims.sub=Hugo@Example.com
 ag_run_token issue --sub $'\xef\xbd\x88ugo@example.com.' --refresh </dev/null
 ag_run_token revoke --user ' HUGO@EXAMPLE.COM' </dev/null
 expect_json "revoke --user ' HUGO@EXAMPLE.COM': both families" revoked=true families=2
@@ -227,7 +230,7 @@ ag_say "webhook user.deleted ends sessions under the folded user id"
 SECRET=whsec_$(head -c 24 /dev/urandom | base64 -w0)
 (umask 077 && printf '%s\n' "$SECRET" >"$AG_TMP/keys/webhook.secret")
 ag_run_token session create --user user_2AbC --user-agent "$UA" </dev/null
-expect_json "a session for the Clerk id user_2AbC, keyed user_2abc" user=user_2abc
+expect_json "a session for the Clerk id user_2AbC (keyed user_2abc)" user=user_2AbC
 printf '%s' '{"data":{"deleted":true,"id":"user_2AbC","object":"user"},"object":"event","type":"user.deleted"}' \
 	>"$AG_TMP/deleted.json"
 mid=msg_fold1

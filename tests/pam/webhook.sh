@@ -103,20 +103,20 @@ session() {
 	hex=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 	handle=$(ag_python -c 'import base64, sys
 print(base64.urlsafe_b64encode(bytes.fromhex(sys.argv[1])).rstrip(b"=").decode())' "$hex")
-	sql "INSERT INTO web_session (id_hash, user, fingerprint, clerk_sid, created, last_seen,
-	       idle_expires, abs_expires)
-	     VALUES (X'$hex', '$1', randomblob(32), '$2', $AG_NOW, $AG_NOW, $((AG_NOW + 1800)),
-	       $((AG_NOW + 43200)));
-	     INSERT INTO refresh_family (subject, sid, created, expires, current)
-	     VALUES ('$1', '$handle', $AG_NOW, $((AG_NOW + 86400)), randomblob(32));" ||
+	sql "INSERT INTO web_session (id_hash, user, user_key, fingerprint, clerk_sid, created,
+	       last_seen, idle_expires, abs_expires)
+	     VALUES (X'$hex', '$1', '$1', randomblob(32), '$2', $AG_NOW, $AG_NOW,
+	       $((AG_NOW + 1800)), $((AG_NOW + 43200)));
+	     INSERT INTO refresh_family (subject, subject_key, sid, created, expires, current)
+	     VALUES ('$1', '$1', '$handle', $AG_NOW, $((AG_NOW + 86400)), randomblob(32));" ||
 		ag_bail "cannot insert a session"
 	printf '%s\n' "$handle"
 }
 
 # family USER: a refresh family not tied to a session.
 family() {
-	sql "INSERT INTO refresh_family (subject, sid, created, expires, current)
-	     VALUES ('$1', NULL, $AG_NOW, $((AG_NOW + 86400)), randomblob(32));" ||
+	sql "INSERT INTO refresh_family (subject, subject_key, sid, created, expires, current)
+	     VALUES ('$1', '$1', NULL, $AG_NOW, $((AG_NOW + 86400)), randomblob(32));" ||
 		ag_bail "cannot insert a refresh family"
 }
 
@@ -506,8 +506,8 @@ fi
 # would give two rows (user_gina, 1).
 ag_conf fault "webhook_secret_file = $WH_SECRET_FILE"
 G1=$(session user_gina sess_G)
-sql "INSERT INTO refresh_family (subject, sid, created, expires, revoked)
-     VALUES ('user_gina', '$G1', $AG_NOW, $((AG_NOW + 86400)), 1);
+sql "INSERT INTO refresh_family (subject, subject_key, sid, created, expires, revoked)
+     VALUES ('user_gina', 'user_gina', '$G1', $AG_NOW, $((AG_NOW + 86400)), 1);
      CREATE UNIQUE INDEX inject_fault ON refresh_family (subject, revoked)
      WHERE subject = 'user_gina';" || ag_bail "cannot inject the fault"
 body gina '{"data":{"id":"sess_G","object":"session"},"object":"event","type":"session.revoked"}'

@@ -25,6 +25,8 @@ struct module {
 	int quiet;           /* silent argument or PAM_SILENT */
 	struct ag_guard guard;
 	struct ag_guard_req req;
+	int may_fall_back;   /* this call may count on the local state during an
+	                        outage of a shared store (store_fallback) */
 };
 
 /* What preauth leaves for authfail/authsucc in the same handle. */
@@ -36,7 +38,13 @@ struct attempt_data {
 struct store_data {
 	struct ag_store *store;
 	char path[PATH_MAX];
+	int store_kind;      /* the configuration's store when it was opened */
+	int fell_back;       /* the local state stands in for a shared one */
 };
+
+/* After an operation on a shared store failed with err: go on with the
+ * local state when store_fallback and this call allow it (0), else err. */
+int module_fall_back(struct module *m, int err);
 
 /* Logs "event=error op=OP user=...: MSG; access denied" (LOG_ERR). */
 void module_log_error(struct module *m, const char *op, const char *msg);

@@ -169,31 +169,20 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 	return r;
 }
 
-/* Opens the store once per PAM handle: preauth, authfail and authsucc run
- * in the same process and share it. */
+/* Keeps st as the store of this PAM handle (closing the one before). */
 static int
-get_store(struct module *m, char err[AG_ERRBUF])
+keep_store(struct module *m, struct ag_store *st, int fell_back, char err[AG_ERRBUF])
 {
-	const void *data = NULL;
 	struct store_data *sd;
-	int r;
 
-	if (pam_get_data(m->pamh, DATA_STORE, &data) == PAM_SUCCESS && data != NULL) {
-		const struct store_data *cached = data;
-
-		if (strcmp(cached->path, m->cfg.state_file) == 0) {
-			m->guard.store = cached->store;
-			return 0;
-		}
-	}
 	if ((sd = calloc(1, sizeof(*sd))) == NULL) {
+		ag_store_close(st);
 		snprintf(err, AG_ERRBUF, "out of memory");
 		return AG_ERR_NOMEM;
 	}
-	if ((r = ag_store_open(&m->cfg, 0, &sd->store, err)) != 0) {
-		free(sd);
-		return r;
-	}
+	sd->store = st;
+	sd->store_kind = m->cfg.store;
+	sd->fell_back = fell_back;
 	ag_strlcpy(sd->path, m->cfg.state_file, sizeof(sd->path));
 	if (pam_set_data(m->pamh, DATA_STORE, sd, cleanup_store) != PAM_SUCCESS) {
 		ag_store_close(sd->store);
@@ -201,8 +190,56 @@ get_store(struct module *m, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF, "cannot keep the state handle");
 		return AG_ERR_NOMEM;
 	}
-	m->guard.store = sd->store;
+	m->guard.store = st;
 	return 0;
+}
+
+/* Opens the store once per PAM handle: preauth, authfail and authsucc run
+ * in the same process and share it (and one database connection).  A
+ * local state standing in for a shared one during an outage serves only
+ * the calls that may fall back (never the code check: the secrets are in
+ * the shared store). */
+static int
+get_store(struct module *m, char err[AG_ERRBUF])
+{
+	const void *data = NULL;
+	struct ag_store *st = NULL;
+	int fell_back = 0, r;
+
+	if (pam_get_data(m->pamh, DATA_STORE, &data) == PAM_SUCCESS && data != NULL) {
+		const struct store_data *cached = data;
+
+		if (strcmp(cached->path, m->cfg.state_file) == 0 &&
+		    cached->store_kind == (int)m->cfg.store &&
+		    (!cached->fell_back || m->may_fall_back)) {
+			m->guard.store = cached->store;
+			return 0;
+		}
+	}
+	if (m->may_fall_back)
+		r = ag_guard_open_store(&m->guard, &st, &fell_back, err);
+	else
+		r = ag_store_open(&m->cfg, 0, &st, err);
+	if (r != 0)
+		return r;
+	return keep_store(m, st, fell_back, err);
+}
+
+int
+module_fall_back(struct module *m, int err)
+{
+	char buf[AG_ERRBUF], why[AG_ERRBUF];
+	struct ag_store *st = NULL;
+	int r;
+
+	if (!m->may_fall_back || !ag_guard_may_fall_back(&m->cfg, err))
+		return err;
+	snprintf(why, sizeof(why), "%s", module_store_error(m, err));
+	if ((r = ag_guard_fall_back(&m->guard, err, why, &st, buf)) != 0) {
+		module_log_error(m, "fallback", buf);
+		return err;
+	}
+	return keep_store(m, st, 1, buf) == 0 ? 0 : err;
 }
 
 /* Loads config, the PAM items and the store.  On failure logs the reason
@@ -250,6 +287,12 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		m->req.service = item;
 	m->req.system_account = 1;
 
+	/* Counting and locking may go on on the local state while a shared
+	 * store is down (store_fallback = local); MFA and sessions may not. */
+	m->may_fall_back = (strcmp(op, "auth") == 0 &&
+	                    (m->mode == MODE_PREAUTH || m->mode == MODE_AUTHFAIL ||
+	                     m->mode == MODE_AUTHSUCC)) ||
+	                   strcmp(op, "account") == 0;
 	if (get_store(m, err) != 0) {
 		module_log_error(m, op, err);
 		return PAM_SYSTEM_ERR;
@@ -342,7 +385,9 @@ do_preauth(struct module *m)
 
 	/* A second preauth in one handle starts a new attempt. */
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
-	if ((r = ag_guard_begin(&m->guard, &m->req, &res)) != 0) {
+	if ((r = ag_guard_begin(&m->guard, &m->req, &res)) != 0 && module_fall_back(m, r) == 0)
+		r = ag_guard_begin(&m->guard, &m->req, &res);
+	if (r != 0) {
 		module_log_error(m, "preauth", module_store_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
@@ -395,6 +440,8 @@ do_authfail(struct module *m)
 	int r;
 
 	r = ag_guard_fail(&m->guard, &m->req, module_current_attempt(m), &res);
+	if (r != 0 && module_fall_back(m, r) == 0)
+		r = ag_guard_fail(&m->guard, &m->req, module_current_attempt(m), &res);
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 	if (r != 0) {
 		module_log_error(m, "authfail", module_store_error(m, r));
@@ -421,7 +468,10 @@ do_authsucc(struct module *m)
 		          "no preauth for this user in this PAM handle (check the stack)");
 		return PAM_AUTH_ERR;
 	}
-	if ((r = ag_guard_succeed(&m->guard, &m->req, attempt, &res)) != 0) {
+	if ((r = ag_guard_succeed(&m->guard, &m->req, attempt, &res)) != 0 &&
+	    module_fall_back(m, r) == 0)
+		r = ag_guard_succeed(&m->guard, &m->req, attempt, &res);
+	if (r != 0) {
 		module_log_error(m, "authsucc", module_store_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
@@ -477,7 +527,10 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	if ((r = setup(&m, pamh, flags, argc, argv, "account", 1)) != PAM_SUCCESS)
 		return r == PAM_AUTH_ERR ? PAM_PERM_DENIED : r;
-	if ((r = ag_guard_account_check(&m.guard, &m.req, &res)) != 0) {
+	if ((r = ag_guard_account_check(&m.guard, &m.req, &res)) != 0 &&
+	    module_fall_back(&m, r) == 0)
+		r = ag_guard_account_check(&m.guard, &m.req, &res);
+	if (r != 0) {
 		module_log_error(&m, "account", module_store_error(&m, r));
 		return PAM_SYSTEM_ERR;
 	}

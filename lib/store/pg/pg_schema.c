@@ -122,9 +122,66 @@ latest(void)
 	return ag_pg_schema_latest();
 }
 
-/* Reads the version; 0 when the schema or its meta table is missing. */
+/* Why the version could not be read, outside a transaction: the schema
+ * is missing, or the role may not use it, or may not read the version
+ * table, or the schema holds no store yet (*version 0, no error).  The
+ * catalogs are readable by every role.  Returns 0 or AG_ERR_*. */
 static int
-read_version(struct ag_db *db, int *version)
+diagnose(struct ag_db *db, int first, int *version)
+{
+	PGresult *res = NULL;
+	char sql[768], msg[256], keep[AG_ERRBUF];
+	int r, usage, has_meta, can_read;
+
+	memcpy(keep, db->errmsg, sizeof(keep));
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT has_schema_privilege(n.oid, 'USAGE'),"
+	         " c.oid IS NOT NULL,"
+	         " c.oid IS NOT NULL AND has_table_privilege(c.oid, 'SELECT'),"
+	         " current_user"
+	         " FROM pg_namespace n LEFT JOIN pg_class c"
+	         " ON c.relnamespace = n.oid AND c.relname = 'authguard_meta'"
+	         " WHERE n.nspname = '%s'", db->schema);
+	if ((r = ag_pg_exec(db, sql, "read schema version", &res)) != 0) {
+		memcpy(db->errmsg, keep, sizeof(keep)); /* the first reason stands */
+		return first;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		snprintf(msg, sizeof(msg), "%s does not exist (run authguard-ctl init)", db->schema);
+		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
+	}
+	usage = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	has_meta = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	can_read = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	if (!usage) {
+		snprintf(msg, sizeof(msg), "role %.63s lacks USAGE on schema %s (the schema owner "
+		         "runs authguard-ctl init --grant ROLE)", PQgetvalue(res, 0, 3), db->schema);
+		PQclear(res);
+		return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
+	}
+	if (has_meta && !can_read) {
+		snprintf(msg, sizeof(msg), "role %.63s lacks SELECT on table %s.authguard_meta (the "
+		         "schema owner runs authguard-ctl init --grant ROLE)", PQgetvalue(res, 0, 3),
+		         db->schema);
+		PQclear(res);
+		return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
+	}
+	PQclear(res);
+	if (has_meta) {
+		/* readable, yet the read failed: its reason stands */
+		memcpy(db->errmsg, keep, sizeof(keep));
+		return first;
+	}
+	*version = 0;
+	return 0;
+}
+
+/* Reads the version; 0 when the schema holds no store yet.  With
+ * diagnose_ok (outside a transaction), a failure says why precisely. */
+static int
+read_version(struct ag_db *db, int *version, int diagnose_ok)
 {
 	PGresult *res = NULL;
 	int64_t v = 0;
@@ -134,6 +191,8 @@ read_version(struct ag_db *db, int *version)
 	r = ag_pg_exec(db,
 	               "SELECT value FROM authguard_meta WHERE name = 'schema_version'",
 	               "read schema version", &res);
+	if (r != 0 && diagnose_ok && (r == AG_ERR_SCHEMA || strcmp(db->sqlstate, "42501") == 0))
+		return diagnose(db, r, version);
 	if (r == AG_ERR_SCHEMA)
 		return 0; /* no meta table: not initialised */
 	if (r != 0)
@@ -174,7 +233,7 @@ create_or_migrate(struct ag_db *db)
 	                 " name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
 	             "create schema")) != 0 ||
 	    (r = run(db, "LOCK TABLE authguard_meta IN ACCESS EXCLUSIVE MODE", "lock schema")) != 0 ||
-	    (r = read_version(db, &v)) != 0)
+	    (r = read_version(db, &v, 0)) != 0)
 		goto out;
 	if (v > latest()) {
 		r = ag_pg_fail(db, AG_ERR_SCHEMA, "schema", "newer than this build's");
@@ -203,20 +262,24 @@ out:
 int
 ag_pg_schema_open(struct ag_db *db, int flags)
 {
-	char msg[160];
+	char msg[200];
 	int r;
 
 	if ((flags & AG_DB_CREATE) && (r = create_or_migrate(db)) != 0)
 		return r;
-	if ((r = read_version(db, &db->version)) != 0)
+	if ((r = read_version(db, &db->version, 1)) != 0)
 		return r;
-	if (db->version == 0)
-		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema",
-		                  "not initialised (run authguard-ctl init)");
+	if (db->version == 0) {
+		snprintf(msg, sizeof(msg), "%s holds no authguard store yet (run authguard-ctl init)",
+		         db->schema);
+		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
+	}
 	if (db->version != latest()) {
-		snprintf(msg, sizeof(msg), "version %d, this build needs %d%s", db->version,
-		         latest(),
-		         db->version < latest() ? " (run authguard-ctl init to migrate)" : "");
+		snprintf(msg, sizeof(msg), "%s has version %d, this build needs %d%s", db->schema,
+		         db->version, latest(),
+		         db->version < latest()
+		             ? " (older: the schema owner runs authguard-ctl init to migrate it)"
+		             : " (newer: written by a newer authguard; upgrade this host)");
 		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
 	}
 	return 0;
@@ -226,11 +289,16 @@ int
 ag_pg_schema_check(struct ag_db *db)
 {
 	PGresult *res = NULL;
-	char sql[512], msg[256];
+	char sql[512], msg[256], role[64] = "";
 	int i, j, r;
 
 	if ((r = ag_pg_schema_open(db, 0)) != 0)
 		return r;
+	if ((r = ag_pg_exec(db, "SELECT current_user", "check rights", &res)) != 0)
+		return r;
+	if (PQntuples(res) == 1)
+		snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	for (i = 0; tables[i] != NULL; i++) {
 		for (j = 0; rights[j] != NULL; j++) {
 			/* has_table_privilege() with a list answers "any of
@@ -242,12 +310,61 @@ ag_pg_schema_check(struct ag_db *db)
 				return r;
 			if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 				PQclear(res);
-				snprintf(msg, sizeof(msg), "the role lacks %s on table %s.%s", rights[j],
+				snprintf(msg, sizeof(msg), "role %s lacks %s on table %s.%s (the schema "
+				         "owner runs authguard-ctl init --grant ROLE)", role, rights[j],
 				         db->schema, tables[i]);
-				return ag_pg_fail(db, AG_ERR_STORE, "rights", msg);
+				return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
 			}
 			PQclear(res);
 		}
 	}
 	return 0;
+}
+
+/* GRANT statements name the role and the schema, which cannot be
+ * parameters: both pass ag_sql_*_check (lower-case letters, digits, '_')
+ * and are quoted all the same.  Only what the programs use: reading the
+ * version, and reading and writing the rows of the store's tables -- no
+ * right to create, alter, truncate or reference anything, and none on
+ * the identity sequences (inserting a row draws from them without). */
+int
+ag_pg_schema_grant(struct ag_db *db, const char *role)
+{
+	char sql[1024], keep[AG_ERRBUF];
+	const char *why = NULL;
+	size_t o;
+	int i, r;
+
+	if (ag_sql_role_check(role, &why) != 0 || ag_sql_name_check(db->schema, &why) != 0)
+		return ag_pg_fail(db, AG_ERR_INVAL, NULL, why);
+	if ((r = run(db, "BEGIN", "begin")) != 0)
+		return r;
+	snprintf(sql, sizeof(sql), "GRANT USAGE ON SCHEMA \"%s\" TO \"%s\"", db->schema, role);
+	if ((r = run(db, sql, NULL)) != 0)
+		goto out;
+	snprintf(sql, sizeof(sql), "GRANT SELECT ON TABLE \"%s\".authguard_meta TO \"%s\"",
+	         db->schema, role);
+	if ((r = run(db, sql, NULL)) != 0)
+		goto out;
+	o = (size_t)snprintf(sql, sizeof(sql), "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ");
+	for (i = 0; tables[i] != NULL && o < sizeof(sql); i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s\"%s\".%s", i > 0 ? ", " : "",
+		                      db->schema, tables[i]);
+	if (o < sizeof(sql))
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, " TO \"%s\"", role);
+	if (o >= sizeof(sql)) {
+		r = ag_pg_fail(db, AG_ERR_TOOLONG, NULL, "statement too long");
+		goto out;
+	}
+	if ((r = run(db, sql, NULL)) != 0)
+		goto out;
+	return run(db, "COMMIT", "commit grant");
+out:
+	/* "role "x" does not exist" is the administrator's to fix. */
+	if (strcmp(db->sqlstate, "42704") == 0)
+		r = AG_ERR_NOTFOUND;
+	memcpy(keep, db->errmsg, sizeof(keep));
+	(void)run(db, "ROLLBACK", "rollback");
+	memcpy(db->errmsg, keep, sizeof(keep));
+	return r;
 }

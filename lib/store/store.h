@@ -82,8 +82,11 @@ typedef void (*ag_sid_of_hash_fn)(const uint8_t h[32], char out[AG_SID_MAX + 1])
  * others; older schemas are migrated forward.  PostgreSQL: a connection
  * within pg_connect_timeout, and a schema of exactly this build's version
  * (only AG_STORE_CREATE creates or migrates it).  Returns 0, or AG_ERR_*
- * (AG_ERR_UNAVAILABLE: the server cannot be reached) with a one-line
- * reason in err. */
+ * with a one-line reason in err that never quotes the connection string
+ * or the password: AG_ERR_UNAVAILABLE when the server cannot be reached
+ * or did not answer in time; AG_ERR_CONFIG for a connection string libpq
+ * cannot parse, a failed authentication, a missing database or right;
+ * AG_ERR_SCHEMA for a missing schema or one of another version. */
 int ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
                   char err[AG_ERRBUF]);
 

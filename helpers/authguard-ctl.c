@@ -268,7 +268,8 @@ cmd_init(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (role != NULL && cfg.store != AG_STORE_POSTGRESQL)
-		cli_die(CLI_USAGE, "--grant: only for store = postgresql (a SQLite state has no roles)");
+		cli_die(CLI_USAGE,
+		        "--grant: only for store = postgresql (a SQLite state has no roles)");
 	if (role != NULL && ag_sql_role_check(role, &why) != 0)
 		cli_die(CLI_USAGE, "--grant: role name: %s", why);
 	/* Web backends run in group authguard: give it write access when the
@@ -294,8 +295,9 @@ cmd_init(int argc, char **argv)
 		if (role != NULL) {
 			if ((r = ag_store_grant(st, role)) != 0)
 				cli_die(cli_exit_for(r), "%s", ag_store_errmsg(st));
-			printf("granted role %s USAGE on schema %s, SELECT on its version table, and "
-			       "SELECT, INSERT, UPDATE, DELETE on its tables\n", role, cfg.pg_schema);
+			printf("granted role %s USAGE on schema %s, SELECT on its version table, "
+			       "and SELECT, INSERT, UPDATE, DELETE on its tables\n",
+			       role, cfg.pg_schema);
 			{
 				struct ag_log log = { .sink = ag_log_sink_syslog };
 				struct ag_logline l;
@@ -373,7 +375,8 @@ cmd_migrate(int argc, char **argv)
 	ag_store_close(dst);
 	ag_store_close(src);
 	for (i = 0; i < n.n; i++) {
-		printf("%-15s %lld row%s\n", n.table[i], (long long)n.rows[i], n.rows[i] == 1 ? "" : "s");
+		printf("%-15s %lld row%s\n", n.table[i], (long long)n.rows[i],
+		       n.rows[i] == 1 ? "" : "s");
 		total += n.rows[i];
 	}
 	printf("copied %lld row%s from %s into postgresql schema %s%s\n", (long long)total,
@@ -999,7 +1002,8 @@ check_pg(const char *path)
 	       cfg.store_fallback == AG_FALLBACK_LOCAL ? "local" : "none");
 	/* A settings error is reported once, by the open below. */
 	if (stat(path, &sb) == 0)
-		(void)ag_store_advice(&cfg, path, (unsigned)sb.st_mode, print_advice, &nadvice, err);
+		(void)ag_store_advice(&cfg, path, (unsigned)sb.st_mode, print_advice, &nadvice,
+		                      err);
 	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
 		printf("store: FAILED: %s\n", err);
 		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
@@ -1026,8 +1030,8 @@ check_pg(const char *path)
 			ag_store_close(st);
 			return CLI_INTERNAL;
 		}
-		printf("local state (store_fallback = local) %s: ok (schema %d, permissions safe)\n",
-		       cfg.state_file, ag_store_file_version(st));
+		printf("local state (store_fallback = local) %s: ok (schema %d, permissions "
+		       "safe)\n", cfg.state_file, ag_store_file_version(st));
 		ag_store_close(st);
 	}
 	return CLI_OK;

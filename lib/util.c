@@ -234,7 +234,8 @@ ag_sql_name_check(const char *s, const char **why)
 			*why = "longer than 63 bytes";
 			return AG_ERR_INVAL;
 		}
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_')) {
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '_')) {
 			*why = "may hold lower-case letters, digits and '_' only";
 			return AG_ERR_INVAL;
 		}

@@ -36,8 +36,9 @@ ag_store_advise(const struct ag_db_conn_facts *f, const char *conf_path, unsigne
 			fn(ctx, msg);
 		} else if ((sb.st_mode & 077) != 0) {
 			snprintf(msg, sizeof(msg),
-			         "passfile %s can be used by group or others (mode %04o): libpq ignores "
-			         "it (chmod 0600)", f->passfile, (unsigned)(sb.st_mode & 07777));
+			         "passfile %s can be used by group or others (mode %04o): "
+			         "libpq ignores it (chmod 0600)",
+			         f->passfile, (unsigned)(sb.st_mode & 07777));
 			fn(ctx, msg);
 		}
 	}
@@ -49,8 +50,8 @@ ag_store_advise(const struct ag_db_conn_facts *f, const char *conf_path, unsigne
 		snprintf(msg, sizeof(msg),
 		         "pg_conninfo names the remote server %s without sslmode=verify-full "
 		         "(%s%s): the connection can be read or taken over on the network; set "
-		         "sslmode=verify-full and sslrootcert=PATH (the CA that signed the server's "
-		         "certificate)",
+		         "sslmode=verify-full and sslrootcert=PATH (the CA that signed the "
+		         "server's certificate)",
 		         f->remote_host, f->sslmode[0] != '\0' ? "sslmode=" : "sslmode not set",
 		         f->sslmode);
 		fn(ctx, msg);

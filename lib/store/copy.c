@@ -25,50 +25,34 @@ struct copy_table {
 	struct ag_sql select, insert;
 };
 
+/* A table: its name, its column kinds, the columns, the order read. */
+#define COPY(name, kinds, cols, order, params) \
+	{ name, kinds, { .text = "SELECT " cols " FROM " name " ORDER BY " order }, \
+	  { .text = "INSERT INTO " name " (" cols ") VALUES (" params ")" } }
+
 /* In the order references need: a row's parent is copied before it. */
 static const struct copy_table tables[AG_STORE_TABLES] = {
-	{ "subject", "iitii",
-	  { .text = "SELECT id, kind, name, locked_until, expires FROM subject ORDER BY id" },
-	  { .text = "INSERT INTO subject (id, kind, name, locked_until, expires)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)" } },
-	{ "failure", "iiiiiT",
-	  { .text = "SELECT id, subject_id, attempt, at, pending, source FROM failure ORDER BY id" },
-	  { .text = "INSERT INTO failure (id, subject_id, attempt, at, pending, source)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)" } },
-	{ "mfa", "tBiiBi",
-	  { .text = "SELECT account, secret, last_step, enrolled_at, pending, pending_expires FROM mfa"
-	    " ORDER BY account" },
-	  { .text = "INSERT INTO mfa (account, secret, last_step, enrolled_at, pending, pending_expires)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)" } },
-	{ "backup_code", "tb",
-	  { .text = "SELECT account, hash FROM backup_code ORDER BY account, hash" },
-	  { .text = "INSERT INTO backup_code (account, hash) VALUES (?1, ?2)" } },
-	{ "revoked_jti", "ti",
-	  { .text = "SELECT jti, expires FROM revoked_jti ORDER BY jti" },
-	  { .text = "INSERT INTO revoked_jti (jti, expires) VALUES (?1, ?2)" } },
-	{ "refresh_family", "ittTiiiB",
-	  { .text = "SELECT id, subject, subject_key, sid, created, expires, revoked, current"
-	    " FROM refresh_family ORDER BY id" },
-	  { .text = "INSERT INTO refresh_family (id, subject, subject_key, sid, created, expires, revoked,"
-	    " current) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" } },
-	{ "refresh_token", "biBiI",
-	  { .text = "SELECT hash, family_id, parent, issued, used_at FROM refresh_token ORDER BY hash" },
-	  { .text = "INSERT INTO refresh_token (hash, family_id, parent, issued, used_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)" } },
-	{ "web_session", "bttbTiiiii",
-	  { .text = "SELECT id_hash, \"user\", user_key, fingerprint, clerk_sid, created, last_seen,"
-	    " idle_expires, abs_expires, used_seq FROM web_session ORDER BY id_hash" },
-	  { .text = "INSERT INTO web_session (id_hash, \"user\", user_key, fingerprint, clerk_sid, created,"
-	    " last_seen, idle_expires, abs_expires, used_seq)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)" } },
-	{ "pam_session", "itTTTitit",
-	  { .text = "SELECT id, \"user\", service, tty, rhost, pid, boot_id, started, host"
-	    " FROM pam_session ORDER BY id" },
-	  { .text = "INSERT INTO pam_session (id, \"user\", service, tty, rhost, pid, boot_id, started,"
-	    " host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" } },
-	{ "webhook_msg", "ti",
-	  { .text = "SELECT id, expires FROM webhook_msg ORDER BY id" },
-	  { .text = "INSERT INTO webhook_msg (id, expires) VALUES (?1, ?2)" } },
+	COPY("subject", "iitii", "id, kind, name, locked_until, expires", "id",
+	     "?1, ?2, ?3, ?4, ?5"),
+	COPY("failure", "iiiiiT", "id, subject_id, attempt, at, pending, source", "id",
+	     "?1, ?2, ?3, ?4, ?5, ?6"),
+	COPY("mfa", "tBiiBi", "account, secret, last_step, enrolled_at, pending, pending_expires",
+	     "account", "?1, ?2, ?3, ?4, ?5, ?6"),
+	COPY("backup_code", "tb", "account, hash", "account, hash", "?1, ?2"),
+	COPY("revoked_jti", "ti", "jti, expires", "jti", "?1, ?2"),
+	COPY("refresh_family", "ittTiiiB",
+	     "id, subject, subject_key, sid, created, expires, revoked, current", "id",
+	     "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"),
+	COPY("refresh_token", "biBiI", "hash, family_id, parent, issued, used_at", "hash",
+	     "?1, ?2, ?3, ?4, ?5"),
+	COPY("web_session", "bttbTiiiii",
+	     "id_hash, \"user\", user_key, fingerprint, clerk_sid, created, last_seen,"
+	     " idle_expires, abs_expires, used_seq",
+	     "id_hash", "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"),
+	COPY("pam_session", "itTTTitit",
+	     "id, \"user\", service, tty, rhost, pid, boot_id, started, host", "id",
+	     "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"),
+	COPY("webhook_msg", "ti", "id, expires", "id", "?1, ?2"),
 };
 
 /* Statement slots of the destination past the per-table ones. */
@@ -85,11 +69,11 @@ static const struct ag_sql q_empty = {
 };
 
 static const struct ag_sql q_delete[AG_STORE_TABLES] = {
-	{ .text = "DELETE FROM subject" }, { .text = "DELETE FROM failure" }, { .text = "DELETE FROM mfa" },
-	{ .text = "DELETE FROM backup_code" }, { .text = "DELETE FROM revoked_jti" },
-	{ .text = "DELETE FROM refresh_family" }, { .text = "DELETE FROM refresh_token" },
-	{ .text = "DELETE FROM web_session" }, { .text = "DELETE FROM pam_session" },
-	{ .text = "DELETE FROM webhook_msg" },
+	{ .text = "DELETE FROM subject" },     { .text = "DELETE FROM failure" },
+	{ .text = "DELETE FROM mfa" },         { .text = "DELETE FROM backup_code" },
+	{ .text = "DELETE FROM revoked_jti" }, { .text = "DELETE FROM refresh_family" },
+	{ .text = "DELETE FROM refresh_token" }, { .text = "DELETE FROM web_session" },
+	{ .text = "DELETE FROM pam_session" }, { .text = "DELETE FROM webhook_msg" },
 };
 
 /* The tables whose ids a generator draws: SQLite takes the next rowid
@@ -159,13 +143,15 @@ bind_column(struct ag_store *to, struct ag_store *from, const struct copy_table 
 	case 'T':
 		v = from->e->col_text(src, i);
 		if (v == NULL || strnlen(v, TEXT_MAX + 1) > TEXT_MAX)
-			return damaged(to, from, t, i, "text missing or longer than the store takes");
+			return damaged(to, from, t, i,
+			               "text missing or longer than the store takes");
 		to->e->bind_text(dst, i + 1, v);
 		return 0;
 	default:
 		b = from->e->col_blob(src, i, &n);
 		if (b == NULL || n == 0 || n > BLOB_MAX)
-			return damaged(to, from, t, i, "bytes missing or longer than the store takes");
+			return damaged(to, from, t, i,
+			               "bytes missing or longer than the store takes");
 		to->e->bind_blob(dst, i + 1, b, n);
 		return 0;
 	}
@@ -220,13 +206,14 @@ copy_body(struct ag_store *to, void *vctx)
 	if (r == 1 && to->e->col_int64(s, 0) != 0) {
 		to->e->reset(s);
 		if (!c->replace) {
-			snprintf(to->errmsg, sizeof(to->errmsg), "%s: destination already holds rows",
-			         to->e->where(to->db));
+			snprintf(to->errmsg, sizeof(to->errmsg),
+			         "%s: destination already holds rows", to->e->where(to->db));
 			return AG_ERR_EXISTS;
 		}
 		/* Children first, though deleting a parent would take them. */
 		for (k = AG_STORE_TABLES; k-- > 0;) {
-			s = ag_st_stmt(to, AG_SLOT_COPY + SLOT_DELETE + (unsigned)k, &q_delete[k], &err);
+			s = ag_st_stmt(to, AG_SLOT_COPY + SLOT_DELETE + (unsigned)k, &q_delete[k],
+			               &err);
 			if ((r = ag_st_exec(to, s, err, "delete rows", NULL)) != 0)
 				return r;
 		}

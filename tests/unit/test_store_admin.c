@@ -138,7 +138,8 @@ build_source(struct ag_store *st, struct fixture *fx)
 	int verdict = -1, first = 0, refused = 1;
 	int64_t evicted = 0, ended = 0, fams = 0;
 
-	is_int(ag_store_settle_failure(st, s, 2, 0, T0, out), 0, "source: a failure of alice, jose");
+	is_int(ag_store_settle_failure(st, s, 2, 0, T0, out), 0,
+	       "source: a failure of alice, jose");
 	is_int(ag_store_settle_failure(st, s, 1, 0, T0 + 1, out), 0, "source: alice again");
 	ok(out[0].locked_until > 0, "source: alice is locked");
 
@@ -227,7 +228,8 @@ check_copy(struct ag_store *st, const struct fixture *fx)
 	       memcmp(rec.secret, fx->carol_sealed, rec.secret_len) == 0 && rec.last_step == 1000 &&
 	       rec.backup_left == 3,
 	   "copy: carol's sealed secret, last step and 3 backup codes");
-	is_int(ag_store_mfa_use_backup(st, "carol", fx->backup[1], &used), 0, "copy: a backup code");
+	is_int(ag_store_mfa_use_backup(st, "carol", fx->backup[1], &used), 0,
+	       "copy: a backup code");
 	is_int(used, 1, "copy: ... is accepted");
 	is_int(ag_store_mfa_use_backup(st, "carol", fx->backup[1], &used), 0, "copy: again");
 	is_int(used, 0, "copy: ... once");
@@ -297,7 +299,8 @@ test_copy(void)
 	ok(fam > fx.family, "... draws an id past the copied ones (%lld > %lld)", (long long)fam,
 	   (long long)fx.family);
 
-	is_int(ag_store_copy(a, b, 0, &n), AG_ERR_EXISTS, "copy into a store that holds rows: refused");
+	is_int(ag_store_copy(a, b, 0, &n), AG_ERR_EXISTS,
+	       "copy into a store that holds rows: refused");
 	ok(strstr(ag_store_errmsg(b), "already holds rows") != NULL, "... saying so: %s",
 	   ag_store_errmsg(b));
 	{
@@ -379,7 +382,8 @@ test_advice(void)
 	is_int(a.n, 0, "advice: a password in a 0600 file: nothing");
 	ag_store_advise(&f, "/etc/authguard/authguard.conf", 0640, collect, &a);
 	is_int(a.n, 1, "advice: a password in a 0640 file: one warning");
-	ok(strstr(a.last, "/etc/authguard/authguard.conf can be read by group or others (mode 0640)") &&
+	ok(strstr(a.last, "/etc/authguard/authguard.conf can be read by group or others "
+	                  "(mode 0640)") &&
 	       strstr(a.last, "passfile"),
 	   "... naming the file, its mode and the passfile: %s", a.last);
 	memset(&a, 0, sizeof(a));

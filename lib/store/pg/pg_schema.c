@@ -149,22 +149,26 @@ diagnose(struct ag_db *db, int first, int *version)
 	}
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		snprintf(msg, sizeof(msg), "%s does not exist (run authguard-ctl init)", db->schema);
+		snprintf(msg, sizeof(msg), "%s does not exist (run authguard-ctl init)",
+		         db->schema);
 		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
 	}
 	usage = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	has_meta = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	can_read = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	if (!usage) {
-		snprintf(msg, sizeof(msg), "role %.63s lacks USAGE on schema %s (the schema owner "
-		         "runs authguard-ctl init --grant ROLE)", PQgetvalue(res, 0, 3), db->schema);
+		snprintf(msg, sizeof(msg),
+		         "role %.63s lacks USAGE on schema %s (the schema owner runs "
+		         "authguard-ctl init --grant ROLE)",
+		         PQgetvalue(res, 0, 3), db->schema);
 		PQclear(res);
 		return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
 	}
 	if (has_meta && !can_read) {
-		snprintf(msg, sizeof(msg), "role %.63s lacks SELECT on table %s.authguard_meta (the "
-		         "schema owner runs authguard-ctl init --grant ROLE)", PQgetvalue(res, 0, 3),
-		         db->schema);
+		snprintf(msg, sizeof(msg),
+		         "role %.63s lacks SELECT on table %s.authguard_meta (the schema owner "
+		         "runs authguard-ctl init --grant ROLE)",
+		         PQgetvalue(res, 0, 3), db->schema);
 		PQclear(res);
 		return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
 	}
@@ -270,8 +274,8 @@ ag_pg_schema_open(struct ag_db *db, int flags)
 	if ((r = read_version(db, &db->version, 1)) != 0)
 		return r;
 	if (db->version == 0) {
-		snprintf(msg, sizeof(msg), "%s holds no authguard store yet (run authguard-ctl init)",
-		         db->schema);
+		snprintf(msg, sizeof(msg),
+		         "%s holds no authguard store yet (run authguard-ctl init)", db->schema);
 		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
 	}
 	if (db->version != latest()) {
@@ -310,9 +314,10 @@ ag_pg_schema_check(struct ag_db *db)
 				return r;
 			if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 				PQclear(res);
-				snprintf(msg, sizeof(msg), "role %s lacks %s on table %s.%s (the schema "
-				         "owner runs authguard-ctl init --grant ROLE)", role, rights[j],
-				         db->schema, tables[i]);
+				snprintf(msg, sizeof(msg),
+				         "role %s lacks %s on table %s.%s (the schema owner runs "
+				         "authguard-ctl init --grant ROLE)",
+				         role, rights[j], db->schema, tables[i]);
 				return ag_pg_fail(db, AG_ERR_CONFIG, "rights", msg);
 			}
 			PQclear(res);

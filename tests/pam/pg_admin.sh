@@ -338,5 +338,7 @@ ag_expect_eq "... nor a connection string" 0 \
 	"$(grep -cF -e "$BASE" -e "dbname=ag user" "$STDOUT_ALL")"
 ag_expect_eq "the server's log holds neither" 0 \
 	"$(grep -cF -e "$PW" -e "$WRONG" "$AG_PGC_DIR/server.log")"
+# libpq's messages span lines: the log keeps each reason on one.
+ag_expect_log_clean
 
 ag_done

@@ -1,6 +1,7 @@
 /* authguard-ctl: administration of the shared state.
  *
- *   authguard-ctl [--conf FILE] init
+ *   authguard-ctl [--conf FILE] init [--grant ROLE]
+ *   authguard-ctl [--conf FILE] migrate --from-sqlite FILE [--force]
  *   authguard-ctl [--conf FILE] status [--json] [--limit N | USER | --ip ADDR]
  *   authguard-ctl [--conf FILE] unlock USER | --ip ADDR
  *   authguard-ctl [--conf FILE] purge
@@ -47,8 +48,14 @@ usage(void)
 	        "usage: authguard-ctl [--conf FILE] COMMAND [ARGS]\n"
 	        "\n"
 	        "commands:\n"
-	        "  init                         create the state directory and file, and the\n"
-	        "                               secrets key when missing\n"
+	        "  init                         create the state directory and file (SQLite) or\n"
+	        "                               create or migrate the schema (PostgreSQL), and\n"
+	        "                               the secrets key when missing\n"
+	        "  init --grant ROLE            PostgreSQL: also grant ROLE the rights the\n"
+	        "                               programs need (run by the schema owner)\n"
+	        "  migrate --from-sqlite FILE [--force]\n"
+	        "                               copy a SQLite state into the PostgreSQL store\n"
+	        "                               (--force: replace what the store holds)\n"
 	        "  keygen --secrets             create the key that seals TOTP secrets\n"
 	        "  keygen [--alg EdDSA|ES256|HS256] [--rotate]\n"
 	        "                               create a token signing key (--rotate: replace\n"
@@ -66,7 +73,7 @@ usage(void)
 	        "  unlock USER | --ip ADDR | --host NAME\n"
 	        "                               forget failures and lift a lock\n"
 	        "  purge                        delete expired rows now\n"
-	        "  check-config                 validate configuration, state file and permissions\n"
+	        "  check-config                 validate configuration, state and permissions\n"
 	        "  version                      print the version\n");
 	exit(CLI_USAGE);
 }
@@ -195,50 +202,198 @@ make_dirs(const char *dir, mode_t mode, gid_t gid)
 static void make_secrets_key(gid_t gid, int exists_ok);
 static void fmt_time(char *buf, size_t size, int64_t t);
 
-static int
-cmd_init(int argc, char **argv)
+/* Creates the SQLite state of c (its directory and file, group authguard
+ * given write access when gid is set) and its schema, and says so with
+ * label. */
+static void
+init_sqlite_state(const struct ag_config *c, gid_t gid, const char *label)
 {
 	char dir[PATH_MAX], *slash;
-	struct group *gr;
-	gid_t gid = (gid_t)-1;
-	mode_t dmode = 0700, fmode = 0600;
-	struct ag_store *st;
-	int fd;
+	mode_t dmode = gid != (gid_t)-1 ? 02770 : 0700, fmode = gid != (gid_t)-1 ? 0660 : 0600;
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	int fd, r;
 
-	if (argc != 1)
-		usage();
-	/* Web backends run in group authguard: give it write access when the
-	 * group exists, nobody else any. */
-	if ((gr = getgrnam(STATE_GROUP)) != NULL) {
-		gid = gr->gr_gid;
-		dmode = 02770;
-		fmode = 0660;
-	}
-	ag_strlcpy(dir, cfg.state_file, sizeof(dir));
+	ag_strlcpy(dir, c->state_file, sizeof(dir));
 	slash = strrchr(dir, '/');
 	if (slash == NULL || slash == dir)
-		cli_die(CLI_USAGE, "state_file %s: must be a file in a directory", cfg.state_file);
+		cli_die(CLI_USAGE, "state_file %s: must be a file in a directory", c->state_file);
 	*slash = '\0';
 	umask(077);
 	make_dirs(dir, dmode, gid);
 
-	fd = open(cfg.state_file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
+	fd = open(c->state_file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
 	if (fd >= 0) {
 		if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-			cli_die(CLI_INTERNAL, "chown %s: %s", cfg.state_file, strerror(errno));
+			cli_die(CLI_INTERNAL, "chown %s: %s", c->state_file, strerror(errno));
 		if (fchmod(fd, fmode) != 0)
-			cli_die(CLI_INTERNAL, "chmod %s: %s", cfg.state_file, strerror(errno));
+			cli_die(CLI_INTERNAL, "chmod %s: %s", c->state_file, strerror(errno));
 		close(fd);
-		printf("created %s\n", cfg.state_file);
+		printf("created %s\n", c->state_file);
 	} else if (errno != EEXIST) {
-		cli_die(CLI_INTERNAL, "create %s: %s", cfg.state_file, strerror(errno));
+		cli_die(CLI_INTERNAL, "create %s: %s", c->state_file, strerror(errno));
 	}
-	st = open_store(AG_STORE_CREATE);
+	if ((r = ag_store_open(c, AG_STORE_CREATE, &st, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
 	if (ag_store_check(st) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
-	printf("state %s ready (schema %d)\n", cfg.state_file, ag_store_file_version(st));
+	printf("%s %s ready (schema %d)\n", label, c->state_file, ag_store_file_version(st));
 	ag_store_close(st);
-	make_secrets_key(gr != NULL ? gr->gr_gid : (gid_t)-1, 1);
+}
+
+/* init [--grant ROLE].  SQLite: the state directory and file.
+ * PostgreSQL: the schema, created or migrated by whoever may (the schema
+ * owner), and with --grant the runtime role's rights; no local file,
+ * except the local SQLite state of store_fallback = local. */
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grant", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *role = NULL, *why = NULL;
+	struct group *gr;
+	gid_t gid = (gid_t)-1;
+	struct ag_store *st;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'g' && role == NULL)
+			role = optarg;
+		else
+			usage();
+	}
+	if (optind != argc)
+		usage();
+	if (role != NULL && cfg.store != AG_STORE_POSTGRESQL)
+		cli_die(CLI_USAGE,
+		        "--grant: only for store = postgresql (a SQLite state has no roles)");
+	if (role != NULL && ag_sql_role_check(role, &why) != 0)
+		cli_die(CLI_USAGE, "--grant: role name: %s", why);
+	/* Web backends run in group authguard: give it write access when the
+	 * group exists, nobody else any. */
+	if ((gr = getgrnam(STATE_GROUP)) != NULL)
+		gid = gr->gr_gid;
+
+	if (cfg.store != AG_STORE_POSTGRESQL) {
+		init_sqlite_state(&cfg, gid, "state");
+	} else {
+		if (cfg.store_fallback == AG_FALLBACK_LOCAL) {
+			struct ag_config local = cfg;
+
+			local.store = AG_STORE_SQLITE;
+			local.store_fallback = AG_FALLBACK_NONE;
+			init_sqlite_state(&local, gid, "local state (store_fallback = local)");
+		}
+		st = open_store(AG_STORE_CREATE);
+		if (ag_store_check(st) != 0)
+			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+		printf("postgresql schema %s ready (schema %d)\n", cfg.pg_schema,
+		       ag_store_file_version(st));
+		if (role != NULL) {
+			if ((r = ag_store_grant(st, role)) != 0)
+				cli_die(cli_exit_for(r), "%s", ag_store_errmsg(st));
+			printf("granted role %s USAGE on schema %s, SELECT on its version table, "
+			       "and SELECT, INSERT, UPDATE, DELETE on its tables\n",
+			       role, cfg.pg_schema);
+			{
+				struct ag_log log = { .sink = ag_log_sink_syslog };
+				struct ag_logline l;
+
+				ag_logline_init(&l, "store_grant");
+				ag_logline_str(&l, "role", role);
+				ag_logline_str(&l, "schema", cfg.pg_schema);
+				ag_logline_int(&l, "uid", (int64_t)getuid());
+				ag_log_emit(&log, LOG_NOTICE, &l);
+			}
+		}
+		ag_store_close(st);
+	}
+	make_secrets_key(gid, 1);
+	return CLI_OK;
+}
+
+/* -------------------------------------------------------------- migrate */
+
+/* migrate --from-sqlite FILE [--force]: copies a host's SQLite state into
+ * the configured PostgreSQL store, in one transaction there (ag_store_copy). */
+static int
+cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from-sqlite", required_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ag_config src_cfg;
+	struct ag_store_copied n;
+	struct stat sb;
+	struct ag_store *src = NULL, *dst;
+	const char *from = NULL;
+	char err[AG_ERRBUF];
+	int64_t total = 0;
+	int c, r, force = 0;
+	size_t i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'f' && from == NULL)
+			from = optarg;
+		else if (c == 'F')
+			force = 1;
+		else
+			usage();
+	}
+	if (optind != argc || from == NULL)
+		usage();
+	if (cfg.store != AG_STORE_POSTGRESQL)
+		cli_die(CLI_USAGE, "migrate copies into a PostgreSQL store: this configuration has "
+		        "store = sqlite");
+	if (from[0] != '/')
+		cli_die(CLI_USAGE, "--from-sqlite: must be an absolute path");
+	if (lstat(from, &sb) != 0)
+		cli_die(CLI_USAGE, "--from-sqlite %s: %s", from, strerror(errno));
+	src_cfg = cfg;
+	src_cfg.store = AG_STORE_SQLITE;
+	src_cfg.store_fallback = AG_FALLBACK_NONE;
+	if (ag_strlcpy(src_cfg.state_file, from, sizeof(src_cfg.state_file)) != 0)
+		cli_die(CLI_USAGE, "--from-sqlite: path too long");
+	/* Opening the source as any program would: its checks, and an older
+	 * schema migrated forward first. */
+	if ((r = ag_store_open(&src_cfg, 0, &src, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	dst = open_store(0);
+	if ((r = ag_store_copy(src, dst, force, &n)) != 0) {
+		if (r == AG_ERR_EXISTS)
+			cli_die(CLI_USAGE, "%s; nothing copied (--force replaces what it holds)",
+			        ag_store_errmsg(dst));
+		cli_die(r == AG_ERR_CORRUPT ? CLI_USAGE : CLI_INTERNAL, "%s; nothing copied",
+		        ag_store_errmsg(dst));
+	}
+	ag_store_close(dst);
+	ag_store_close(src);
+	for (i = 0; i < n.n; i++) {
+		printf("%-15s %lld row%s\n", n.table[i], (long long)n.rows[i],
+		       n.rows[i] == 1 ? "" : "s");
+		total += n.rows[i];
+	}
+	printf("copied %lld row%s from %s into postgresql schema %s%s\n", (long long)total,
+	       total == 1 ? "" : "s", from, cfg.pg_schema,
+	       force ? " (what it held before was deleted)" : "");
+	{
+		struct ag_log log = { .sink = ag_log_sink_syslog };
+		struct ag_logline l;
+
+		ag_logline_init(&l, "store_migrated");
+		ag_logline_str(&l, "from", from);
+		ag_logline_str(&l, "schema", cfg.pg_schema);
+		ag_logline_int(&l, "rows", total);
+		ag_logline_int(&l, "replaced", force);
+		ag_logline_int(&l, "uid", (int64_t)getuid());
+		ag_log_emit(&log, LOG_NOTICE, &l);
+	}
 	return CLI_OK;
 }
 
@@ -821,6 +976,67 @@ cmd_purge(int argc, char **argv)
 
 /* ---------------------------------------------------------- check-config */
 
+static void
+print_advice(void *ctx, const char *msg)
+{
+	(*(unsigned *)ctx)++;
+	printf("store warning: %s\n", msg);
+}
+
+/* The PostgreSQL store: advice about the settings (no connection), then a
+ * connection within pg_connect_timeout, the schema version and the
+ * role's rights.  Every message comes from the store, which never quotes
+ * the connection string or the password. */
+static int
+check_pg(const char *path)
+{
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	struct stat sb;
+	unsigned nadvice = 0;
+	int r;
+
+	printf("store postgresql: schema %s, pg_connect_timeout %lld ms, pg_statement_timeout "
+	       "%lld ms, store_fallback %s\n", cfg.pg_schema, (long long)cfg.pg_connect_timeout_ms,
+	       (long long)cfg.pg_statement_timeout_ms,
+	       cfg.store_fallback == AG_FALLBACK_LOCAL ? "local" : "none");
+	/* A settings error is reported once, by the open below. */
+	if (stat(path, &sb) == 0)
+		(void)ag_store_advice(&cfg, path, (unsigned)sb.st_mode, print_advice, &nadvice,
+		                      err);
+	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
+		printf("store: FAILED: %s\n", err);
+		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+	}
+	if ((r = ag_store_check(st)) != 0) {
+		printf("store: FAILED: %s\n", ag_store_errmsg(st));
+		ag_store_close(st);
+		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+	}
+	printf("store: ok (schema %d; the role may read and write every table)%s\n",
+	       ag_store_file_version(st), nadvice > 0 ? ", see the warnings above" : "");
+	ag_store_close(st);
+	if (cfg.store_fallback == AG_FALLBACK_LOCAL) {
+		struct ag_config local = cfg;
+
+		local.store = AG_STORE_SQLITE;
+		local.store_fallback = AG_FALLBACK_NONE;
+		if ((r = ag_store_open(&local, 0, &st, err)) != 0) {
+			printf("local state: FAILED: %s\n", err);
+			return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+		}
+		if (ag_store_check(st) != 0) {
+			printf("local state: FAILED: %s\n", ag_store_errmsg(st));
+			ag_store_close(st);
+			return CLI_INTERNAL;
+		}
+		printf("local state (store_fallback = local) %s: ok (schema %d, permissions "
+		       "safe)\n", cfg.state_file, ag_store_file_version(st));
+		ag_store_close(st);
+	}
+	return CLI_OK;
+}
+
 static int
 cmd_check_config(int argc, char **argv)
 {
@@ -844,18 +1060,23 @@ cmd_check_config(int argc, char **argv)
 	/* Legal, so not an error (the last line applies), but shown. */
 	for (i = 0; i < nwarn; i++)
 		printf("config warning: %s\n", warnings[i]);
-	printf("state_file %s\n", cfg.state_file);
-	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
-		printf("state: FAILED: %s\n", err);
-		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
-	}
-	if (ag_store_check(st) != 0) {
-		printf("state: FAILED: %s\n", ag_store_errmsg(st));
+	if (cfg.store == AG_STORE_POSTGRESQL) {
+		if ((r = check_pg(path)) != CLI_OK)
+			return r;
+	} else {
+		printf("state_file %s\n", cfg.state_file);
+		if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
+			printf("state: FAILED: %s\n", err);
+			return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+		}
+		if (ag_store_check(st) != 0) {
+			printf("state: FAILED: %s\n", ag_store_errmsg(st));
+			ag_store_close(st);
+			return CLI_INTERNAL;
+		}
+		printf("state: ok (schema %d, permissions safe)\n", ag_store_file_version(st));
 		ag_store_close(st);
-		return CLI_INTERNAL;
 	}
-	printf("state: ok (schema %d, permissions safe)\n", ag_store_file_version(st));
-	ag_store_close(st);
 	printf("policy: deny=%lld fail_window=%llds lock_time=%llds host_deny=%lld "
 	       "host_lock_time=%llds delay=%lld..%llds host_allow=%u networks\n",
 	       (long long)cfg.deny, (long long)cfg.fail_window, (long long)cfg.lock_time,
@@ -872,6 +1093,7 @@ main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "init", cmd_init },
+		{ "migrate", cmd_migrate },
 		{ "keygen", cmd_keygen },
 		{ "keys", cmd_keys },
 		{ "sessions", cmd_sessions },

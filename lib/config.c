@@ -309,18 +309,10 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		}
 		return 0;
 	case T_SCHEMA:
-		/* An SQL identifier we put in search_path and in CREATE SCHEMA
-		 * unquoted-safe: lower-case letters, digits, '_'. */
-		if (!((value[0] >= 'a' && value[0] <= 'z') || value[0] == '_')) {
-			*why = "must start with a lower-case letter or '_'";
+		/* Put in search_path and in CREATE SCHEMA: a name that means
+		 * the same quoted or not (ag_sql_name_check). */
+		if (ag_sql_name_check(value, why) != 0)
 			return AG_ERR_CONFIG;
-		}
-		for (const char *p = value; *p != '\0'; p++) {
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
-				*why = "may hold lower-case letters, digits and '_' only";
-				return AG_ERR_CONFIG;
-			}
-		}
 		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
 			*why = "longer than 63 bytes";
 			return AG_ERR_CONFIG;

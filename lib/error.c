@@ -21,6 +21,7 @@ ag_strerror(int err)
 	case AG_ERR_SYSTEM:   return "system error";
 	case AG_ERR_RETRY:    return "conflict with a concurrent transaction";
 	case AG_ERR_UNAVAILABLE: return "database server unavailable";
+	case AG_ERR_EXISTS:   return "already holds data";
 	}
 	return "unknown error";
 }

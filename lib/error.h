@@ -23,7 +23,8 @@ enum ag_err {
 	AG_ERR_TOOLONG = -12, /* input longer than its bound */
 	AG_ERR_SYSTEM = -13,  /* other system call failure */
 	AG_ERR_RETRY = -14,   /* store: a concurrent transaction won; run it again */
-	AG_ERR_UNAVAILABLE = -15 /* store: the database server cannot be reached */
+	AG_ERR_UNAVAILABLE = -15, /* store: the database server cannot be reached */
+	AG_ERR_EXISTS = -16   /* the destination already holds data */
 };
 
 /* Returns a static, human-readable description of an AG_ERR_* code. */

@@ -33,10 +33,10 @@
 
 /* Bumped whenever struct ag_db_engine changes: a loadable back end built
  * for another layout is refused. */
-#define AG_DB_ABI 1
+#define AG_DB_ABI 2
 
 /* Statement slots: each store operation module owns a range. */
-#define AG_DB_SLOTS 160
+#define AG_DB_SLOTS 192
 
 struct ag_db;      /* one connection (engine-specific) */
 struct ag_db_stmt; /* a prepared statement of that connection */
@@ -52,6 +52,16 @@ struct ag_sql {
 enum ag_db_open_flags {
 	AG_DB_CREATE = 1,  /* create / migrate the schema (authguard-ctl init) */
 	AG_DB_NOMIGRATE = 2 /* refuse an older schema instead of migrating it */
+};
+
+/* What a connection string says, as the engine's client library reads it
+ * (no connection is made): for check-config's advice. */
+struct ag_db_conn_facts {
+	int has_password;       /* a password in it (password=..., user:pw@ in a URI) */
+	int remote;             /* a host that is not a Unix-socket directory or loopback */
+	char remote_host[256];  /* the first such host, for the message */
+	char sslmode[24];       /* as given; "" when not set */
+	char passfile[1024];    /* passfile= as given; "" when not set */
 };
 
 struct ag_db_engine {
@@ -114,6 +124,17 @@ struct ag_db_engine {
 	 * knows. */
 	int (*schema_version)(struct ag_db *db);
 	int (*schema_latest)(void);
+
+	/* Grants role (ag_sql_role_check) exactly the rights the programs
+	 * need on the store, in one transaction.  NULL: the engine has no
+	 * roles (SQLite). */
+	int (*grant)(struct ag_db *db, const char *role);
+
+	/* Reads cfg's connection settings into f without connecting.
+	 * Returns 0, or AG_ERR_CONFIG when they do not parse (err says so,
+	 * never quoting them).  NULL: nothing to read (SQLite). */
+	int (*conn_facts)(const struct ag_config *cfg, struct ag_db_conn_facts *f,
+	                  char err[AG_ERRBUF]);
 };
 
 /* The SQLite back end, always built in. */

@@ -96,6 +96,22 @@ ag_store_purge(struct ag_store *st, int64_t now, int64_t limit, int64_t *deleted
 }
 
 int
+ag_store_grant(struct ag_store *st, const char *role)
+{
+	int r;
+
+	st->errmsg[0] = '\0';
+	if (st->e->grant == NULL) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s: a %s store has no roles to grant to",
+		         st->e->where(st->db), st->e->name);
+		return AG_ERR_INVAL;
+	}
+	if ((r = st->e->grant(st->db, role)) != 0)
+		return ag_st_fail(st, r, "grant");
+	return 0;
+}
+
+int
 ag_store_check(struct ag_store *st)
 {
 	int r;

@@ -82,8 +82,11 @@ typedef void (*ag_sid_of_hash_fn)(const uint8_t h[32], char out[AG_SID_MAX + 1])
  * others; older schemas are migrated forward.  PostgreSQL: a connection
  * within pg_connect_timeout, and a schema of exactly this build's version
  * (only AG_STORE_CREATE creates or migrates it).  Returns 0, or AG_ERR_*
- * (AG_ERR_UNAVAILABLE: the server cannot be reached) with a one-line
- * reason in err. */
+ * with a one-line reason in err that never quotes the connection string
+ * or the password: AG_ERR_UNAVAILABLE when the server cannot be reached
+ * or did not answer in time; AG_ERR_CONFIG for a connection string libpq
+ * cannot parse, a failed authentication, a missing database or right;
+ * AG_ERR_SCHEMA for a missing schema or one of another version. */
 int ag_store_open(const struct ag_config *cfg, int flags, struct ag_store **storep,
                   char err[AG_ERRBUF]);
 
@@ -357,6 +360,59 @@ int ag_store_webhook_apply(struct ag_store *store, const char *msg_id, int64_t n
                            int64_t expires, const char *end_user_key,
                            const char *end_clerk_sid, ag_sid_of_hash_fn sid_of_hash,
                            int *first, int64_t *sessions_ended, int64_t *families);
+
+/* ------------------------------------------------------- administration */
+
+/* Grants role (ag_sql_role_check) exactly the rights the programs need
+ * on a PostgreSQL store, in one transaction: USAGE on the schema, SELECT
+ * on its version table, SELECT, INSERT, UPDATE and DELETE on the store's
+ * tables; nothing else (no DDL, no TRUNCATE, no sequence).  The store is
+ * opened by a role that may grant them (the schema owner).  AG_ERR_INVAL
+ * for SQLite (no roles) or a bad name, AG_ERR_NOTFOUND when the role
+ * does not exist. */
+int ag_store_grant(struct ag_store *store, const char *role);
+
+/* Called with each piece of advice, one line. */
+typedef void (*ag_store_advice_fn)(void *ctx, const char *msg);
+
+/* Advice about cfg's store settings, read as the client library reads
+ * them, without connecting (PostgreSQL; SQLite has none):
+ *  - a password in pg_conninfo while conf_path, the file holding it
+ *    (mode conf_mode), may be read by group or others;
+ *  - a passfile that group or others may read or write (libpq then
+ *    ignores it), or that does not exist;
+ *  - a remote server (a host that is not a Unix-socket directory and not
+ *    localhost, 127.0.0.1 or ::1) without sslmode=verify-full.
+ * Never quotes the connection string.  Returns 0, or AG_ERR_* with the
+ * reason in err (settings that do not parse: AG_ERR_CONFIG). */
+int ag_store_advice(const struct ag_config *cfg, const char *conf_path, unsigned conf_mode,
+                    ag_store_advice_fn fn, void *ctx, char err[AG_ERRBUF]);
+
+#define AG_STORE_TABLES 10 /* tables a copy goes through */
+
+/* Rows copied, per table, in the order copied. */
+struct ag_store_copied {
+	size_t n;
+	const char *table[AG_STORE_TABLES];
+	int64_t rows[AG_STORE_TABLES];
+};
+
+/* Copies every row of from into to -- subjects with their failures and
+ * locks; MFA (sealed secrets, last steps, pending enrollments, backup
+ * code hashes); revoked jtis; refresh families and tokens; web and PAM
+ * sessions; webhook message ids -- from one snapshot of from, in one
+ * write transaction on to.  Row ids are kept, so that every reference
+ * (failure.subject_id, backup_code.account, refresh_token.family_id) and
+ * every id a running process holds (its PAM session's row, a family id
+ * a backend kept) stays right, and to's id generators are moved past
+ * them.  to must hold no row at all, else AG_ERR_EXISTS -- unless
+ * replace is set: what it holds is then deleted in the same
+ * transaction.  Sealed secrets are copied as they are: to's programs
+ * need the same secrets key.  On any error to is unchanged and the
+ * reason is in ag_store_errmsg(to).  out (may be NULL) receives the
+ * counts. */
+int ag_store_copy(struct ag_store *from, struct ag_store *to, int replace,
+                  struct ag_store_copied *out);
 
 /* Checks the whole store (SQLite: PRAGMA quick_check; PostgreSQL: the
  * schema version and the role's rights).  Returns 0 or AG_ERR_*. */

@@ -19,6 +19,7 @@
 #define AG_SLOT_PAM 110
 #define AG_SLOT_WEBHOOK 120
 #define AG_SLOT_STORE 130
+#define AG_SLOT_COPY 160
 
 struct ag_store {
 	const struct ag_db_engine *e;
@@ -103,5 +104,9 @@ int ag_st_web_end(struct ag_store *st, const uint8_t *id_hash, const char *user_
                   const char *clerk_sid, ag_sid_of_hash_fn sid_of_hash, int64_t *sessions,
                   int64_t *families);
 int ag_st_refresh_revoke_user(struct ag_store *st, const char *user_key, int64_t *families);
+
+/* The advice of ag_store_advice() over facts already read (advice.c). */
+void ag_store_advise(const struct ag_db_conn_facts *f, const char *conf_path, unsigned conf_mode,
+                     ag_store_advice_fn fn, void *ctx);
 
 #endif

@@ -8,6 +8,8 @@
 #   ag_pgc_restart            start it again after a stop
 #   ag_pgc_psql DB SQL        run SQL as the superuser (psql -X -q -At)
 #   ag_pgc_createdb NAME      a fresh database
+#   ag_pgc_scram ROLE PASSWORD  a login role that must give its password
+#                             (scram-sha-256; everyone else stays trusted)
 #
 # initdb refuses to run as root: as root the server runs as the postgres
 # user that Debian's package creates.  Callers trap ag_pgc_stop so that a
@@ -69,4 +71,27 @@ ag_pgc_psql() { # DB SQL
 
 ag_pgc_createdb() { # NAME
 	ag_pgc_psql postgres "CREATE DATABASE \"$1\""
+}
+
+ag_pgc_scram() { # ROLE PASSWORD
+	local hba=$AG_PGC_DIR/data/pg_hba.conf i
+	# The password travels in SQL on stdin (never in argv), as a
+	# literal: the tests choose it, with no quote in it.
+	case $2 in *"'"*) echo "ag_pgc_scram: no quote in a test password" >&2; return 1 ;; esac
+	printf "SET password_encryption = 'scram-sha-256'; CREATE ROLE \"%s\" LOGIN PASSWORD '%s';\n" \
+		"$1" "$2" | psql -X -q -At -v ON_ERROR_STOP=1 -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" \
+		-U postgres -d postgres >/dev/null || return 1
+	# pg_hba.conf is read top down: this role's line before initdb's
+	# "trust" ones.  Rewritten as the cluster's owner, who must read it.
+	ag_pgc_as sh -c '{ printf "local all %s scram-sha-256\n" "$1"; cat "$2"; } >"$2.new" &&
+		mv "$2.new" "$2"' sh "$1" "$hba" || return 1
+	ag_pgc_as "$AG_PGC_BIN/pg_ctl" -D "$AG_PGC_DIR/data" reload >/dev/null || return 1
+	# A reload is asynchronous: wait until the role is asked for a password.
+	for i in $(seq 1 100); do
+		env -u PGPASSWORD psql -X -q -At -w -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U "$1" \
+			-d postgres -c 'SELECT 1' >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	echo "ag_pgc_scram: pg_hba.conf reload did not take effect" >&2
+	return 1
 }

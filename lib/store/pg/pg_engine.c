@@ -59,6 +59,32 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Replaces every occurrence of the connection's password in db->errmsg:
+ * libpq never quotes it, but a message must not depend on that. */
+static void
+scrub_password(struct ag_db *db)
+{
+	char out[AG_ERRBUF];
+	size_t plen = strlen(db->password), o = 0;
+	const char *p = db->errmsg, *hit;
+
+	if (plen == 0 || strstr(db->errmsg, db->password) == NULL)
+		return;
+	while ((hit = strstr(p, db->password)) != NULL) {
+		size_t k = (size_t)(hit - p);
+
+		if (o + k + 4 >= sizeof(out))
+			break;
+		memcpy(out + o, p, k);
+		memcpy(out + o + k, "***", 3);
+		o += k + 3;
+		p = hit + plen;
+	}
+	snprintf(out + o, sizeof(out) - o, "%s", strstr(p, db->password) == NULL ? p : "");
+	memcpy(db->errmsg, out, sizeof(db->errmsg));
+	explicit_bzero(out, sizeof(out));
+}
+
 static int
 fail(struct ag_db *db, int code, const char *what, const char *msg)
 {
@@ -76,6 +102,7 @@ fail(struct ag_db *db, int code, const char *what, const char *msg)
 	n = strlen(db->errmsg);
 	while (n > 0 && db->errmsg[n - 1] == ' ')
 		db->errmsg[--n] = '\0';
+	scrub_password(db);
 	return code;
 }
 
@@ -124,6 +151,61 @@ ignore_notice(void *arg, const char *message)
 	(void)message; /* never to stderr: a helper's stderr is for people */
 }
 
+/* Why a connection failed, saying what to fix.  libpq's message was made
+ * with PQERRORS_VERBOSE, so that a refusal by the server carries its
+ * SQLSTATE ("... failed: FATAL:  28P01: password authentication failed
+ * ..."), which is taken out of the text and decides the class:
+ * authentication (28xxx) and a missing database (3D000) are the
+ * configuration's to fix; anything the client could not get through
+ * (no SQLSTATE: no server on the socket, refused, TLS) or the server
+ * could not do now is the server being unavailable. */
+static int
+connect_error(struct ag_db *db)
+{
+	const char *m = PQerrorMessage(db->conn), *p;
+	char msg[AG_ERRBUF], state[6] = "", line[AG_ERRBUF + 64];
+	size_t i, o = 0;
+
+	if (m == NULL)
+		m = "";
+	for (p = m; *p != '\0' && *p != '\n' && o + 1 < sizeof(msg); p++) {
+		/* ":  XXXXX: " -> ":  " */
+		if (state[0] == '\0' && p[0] == ':' && p[1] == ' ' && p[2] == ' ') {
+			const char *c = p + 3;
+
+			for (i = 0; i < 5; i++)
+				if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'A' && c[i] <= 'Z')))
+					break;
+			if (i == 5 && c[5] == ':' && c[6] == ' ') {
+				memcpy(state, c, 5);
+				state[5] = '\0';
+				if (o + 3 < sizeof(msg)) {
+					memcpy(msg + o, ":  ", 3);
+					o += 3;
+				}
+				p = c + 6;
+				continue;
+			}
+		}
+		msg[o++] = *p;
+	}
+	msg[o] = '\0';
+	if (PQconnectionNeedsPassword(db->conn))
+		return fail(db, AG_ERR_CONFIG, "connect",
+		            "authentication failed: the server asks for a password and none was "
+		            "given (see passfile in authguard.conf(5))");
+	if (strncmp(state, "28", 2) == 0) {
+		snprintf(line, sizeof(line), "authentication failed: %s", msg);
+		return fail(db, AG_ERR_CONFIG, "connect", line);
+	}
+	if (strcmp(state, "3D000") == 0)
+		return fail(db, AG_ERR_CONFIG, "connect", msg);
+	if (state[0] != '\0')
+		return fail(db, AG_ERR_UNAVAILABLE, "connect", msg);
+	snprintf(line, sizeof(line), "cannot reach the server: %s", msg);
+	return fail(db, AG_ERR_UNAVAILABLE, "connect", line);
+}
+
 static int
 connect_db(struct ag_db *db)
 {
@@ -155,25 +237,36 @@ connect_db(struct ag_db *db)
 	db->conn = PQconnectStartParams(keys, vals, 1);
 	if (db->conn == NULL)
 		return fail(db, AG_ERR_NOMEM, "connect", NULL);
+	PQsetErrorVerbosity(db->conn, PQERRORS_VERBOSE);
 	if (PQstatus(db->conn) == CONNECTION_BAD) {
-		r = fail(db, AG_ERR_UNAVAILABLE, "connect", PQerrorMessage(db->conn));
+		r = connect_error(db);
 		drop_connection(db);
 		return r;
 	}
 	PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
 	while (ps != PGRES_POLLING_OK) {
 		if (ps == PGRES_POLLING_FAILED) {
-			r = fail(db, AG_ERR_UNAVAILABLE, "connect", PQerrorMessage(db->conn));
+			r = connect_error(db);
 			drop_connection(db);
 			return r;
 		}
 		if ((r = wait_socket(db, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline,
 		                     "connect")) != 0) {
+			char why[128];
+
+			if (now_ms() < deadline) {
+				drop_connection(db);
+				return r;
+			}
+			snprintf(why, sizeof(why), "cannot reach the server: no answer within "
+			         "pg_connect_timeout (%lld ms)", (long long)db->connect_timeout_ms);
+			r = fail(db, r, "connect", why);
 			drop_connection(db);
 			return r;
 		}
 		ps = PQconnectPoll(db->conn);
 	}
+	PQsetErrorVerbosity(db->conn, PQERRORS_DEFAULT);
 	if (PQsetnonblocking(db->conn, 1) != 0) {
 		r = fail(db, AG_ERR_UNAVAILABLE, "connect", PQerrorMessage(db->conn));
 		drop_connection(db);
@@ -191,6 +284,7 @@ result_error(struct ag_db *db, const PGresult *res, const char *what)
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	int code = AG_ERR_STORE;
 
+	ag_strlcpy(db->sqlstate, state != NULL ? state : "", sizeof(db->sqlstate));
 	if (msg == NULL)
 		msg = db->conn != NULL ? PQerrorMessage(db->conn) : NULL;
 	if (state == NULL)
@@ -686,7 +780,116 @@ pg_close(struct ag_db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	explicit_bzero(db->conninfo, sizeof(db->conninfo));
+	explicit_bzero(db->password, sizeof(db->password));
 	free(db);
+}
+
+/* Wipes and frees what PQconninfoParse returned (it may hold a
+ * password). */
+static void
+free_options(PQconninfoOption *opts)
+{
+	PQconninfoOption *o;
+
+	if (opts == NULL)
+		return;
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL)
+			explicit_bzero(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+}
+
+/* Parses a connection string as libpq will (key=value pairs or a
+ * postgresql:// URI).  libpq's reason for refusing one may quote any part
+ * of it -- a URI in full, password included -- so it is never shown. */
+static int
+parse_conninfo(const char *conninfo, PQconninfoOption **optsp, char err[AG_ERRBUF])
+{
+	char *perr = NULL;
+
+	*optsp = PQconninfoParse(conninfo, &perr);
+	if (*optsp != NULL)
+		return 0;
+	if (perr == NULL) {
+		snprintf(err, AG_ERRBUF, "postgresql: pg_conninfo: out of memory");
+		return AG_ERR_NOMEM;
+	}
+	explicit_bzero(perr, strlen(perr));
+	PQfreemem(perr);
+	snprintf(err, AG_ERRBUF, "postgresql: pg_conninfo: not a valid libpq connection string "
+	         "(key = value pairs, or a postgresql:// URI); libpq's reason is not shown, as it "
+	         "may quote the password");
+	return AG_ERR_CONFIG;
+}
+
+static const char *
+option(const PQconninfoOption *opts, const char *keyword)
+{
+	for (; opts->keyword != NULL; opts++)
+		if (strcmp(opts->keyword, keyword) == 0)
+			return opts->val != NULL && opts->val[0] != '\0' ? opts->val : NULL;
+	return NULL;
+}
+
+/* A host (or hostaddr) entry that leaves the machine: not empty (the
+ * default socket), not a Unix-socket directory ("/..." or an abstract
+ * "@..."), not the loopback. */
+static int
+remote_entry(const char *h, size_t n)
+{
+	static const char *const local[] = { "localhost", "127.0.0.1", "::1" };
+	size_t i;
+
+	if (n == 0 || h[0] == '/' || h[0] == '@')
+		return 0;
+	for (i = 0; i < AG_ARRAY_SIZE(local); i++)
+		if (strlen(local[i]) == n && memcmp(h, local[i], n) == 0)
+			return 0;
+	return 1;
+}
+
+/* The first remote entry of a comma-separated host list into out. */
+static int
+remote_in(const char *list, char *out, size_t outsize)
+{
+	const char *p = list, *comma;
+	size_t n;
+
+	if (list == NULL)
+		return 0;
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (remote_entry(p, n)) {
+			snprintf(out, outsize, "%.*s", (int)(n < outsize ? n : outsize - 1), p);
+			return 1;
+		}
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int
+pg_conn_facts(const struct ag_config *cfg, struct ag_db_conn_facts *f, char err[AG_ERRBUF])
+{
+	PQconninfoOption *opts = NULL;
+	const char *v;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	err[0] = '\0';
+	if ((r = parse_conninfo(cfg->pg_conninfo, &opts, err)) != 0)
+		return r;
+	f->has_password = option(opts, "password") != NULL;
+	f->remote = remote_in(option(opts, "hostaddr"), f->remote_host, sizeof(f->remote_host)) ||
+	            remote_in(option(opts, "host"), f->remote_host, sizeof(f->remote_host));
+	if ((v = option(opts, "sslmode")) != NULL)
+		ag_strlcpy(f->sslmode, v, sizeof(f->sslmode));
+	if ((v = option(opts, "passfile")) != NULL)
+		ag_strlcpy(f->passfile, v, sizeof(f->passfile));
+	free_options(opts);
+	return 0;
 }
 
 static int
@@ -706,6 +909,18 @@ pg_open(const struct ag_config *cfg, int flags, struct ag_db **dbp, char err[AG_
 		snprintf(err, AG_ERRBUF, "postgresql: connection settings too long");
 		pg_close(db);
 		return AG_ERR_CONFIG;
+	}
+	{
+		PQconninfoOption *opts = NULL;
+		const char *pw;
+
+		if ((r = parse_conninfo(db->conninfo, &opts, err)) != 0) {
+			pg_close(db);
+			return r;
+		}
+		if ((pw = option(opts, "password")) != NULL)
+			ag_strlcpy(db->password, pw, sizeof(db->password));
+		free_options(opts);
 	}
 	db->connect_timeout_ms = cfg->pg_connect_timeout_ms;
 	db->statement_timeout_ms = cfg->pg_statement_timeout_ms;
@@ -757,6 +972,8 @@ __attribute__((visibility("default"))) const struct ag_db_engine ag_db_postgresq
 	.check = ag_pg_schema_check,
 	.schema_version = pg_schema_version,
 	.schema_latest = ag_pg_schema_latest,
+	.grant = ag_pg_schema_grant,
+	.conn_facts = pg_conn_facts,
 };
 
 /* For pg_schema.c: runs sql (no parameters) and hands back the result. */
@@ -767,6 +984,7 @@ ag_pg_exec(struct ag_db *db, const char *sql, const char *what, PGresult **resp)
 	int r;
 
 	*resp = NULL;
+	db->sqlstate[0] = '\0';
 	if ((r = ensure_connected(db)) != 0)
 		return r;
 	if (!PQsendQuery(db->conn, sql)) {

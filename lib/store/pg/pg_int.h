@@ -17,7 +17,10 @@ struct ag_db {
 	int64_t connect_timeout_ms, statement_timeout_ms;
 	char connect_timeout_s[24], tcp_user_timeout[24];
 	char conninfo[AG_PG_CONNINFO_MAX + 1]; /* may hold a password: wiped at close */
+	char password[AG_PG_CONNINFO_MAX + 1]; /* the one in conninfo, to keep out of
+	                                          messages; wiped at close */
 	char schema[AG_PG_SCHEMA_MAX + 1];
+	char sqlstate[6];       /* of the last failed statement; "" when none */
 	char errmsg[AG_ERRBUF];
 	struct ag_db_stmt *stmt[AG_DB_SLOTS];
 };
@@ -37,6 +40,9 @@ int ag_pg_schema_latest(void);
 
 /* The engine's check(): schema version and the role's rights. */
 int ag_pg_schema_check(struct ag_db *db);
+
+/* The engine's grant(): the rights the programs need, to role. */
+int ag_pg_schema_grant(struct ag_db *db, const char *role);
 
 /* Text that PostgreSQL cannot store as it is (not valid UTF-8) or that
  * could be mistaken for the escaped form (holds a backslash) travels

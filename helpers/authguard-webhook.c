@@ -228,6 +228,9 @@ cmd_webhook(int argc, char **argv)
 	body = read_body(&len);
 	if ((r = ag_webhook_secret_load(cfg.webhook_secret_file, &secret, &why)) != 0) {
 		log_error("secret_file");
+		/* A block lost at exit is a leak to valgrind (tests/pam/lib.sh). */
+		free(h);
+		free(body);
 		cli_die(r == AG_ERR_SYSTEM || r == AG_ERR_NOMEM ? CLI_INTERNAL : CLI_USAGE,
 		        "webhook_secret_file %s: %s", cfg.webhook_secret_file, why);
 	}

@@ -1,7 +1,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "json.h"
 #include "util.h"
 
 const char *cli_progname = "authguard";
@@ -128,21 +128,6 @@ cli_log_open(void)
 	openlog(cli_progname, LOG_PID, LOG_AUTHPRIV);
 }
 
-static void *
-json_alloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-json_release(void *p)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, malloc_usable_size(p));
-	free(p);
-}
-
 /* stdout's buffer: ours rather than one stdio allocates, so that tokens,
  * session ids and TOTP secrets printed through it can be wiped. */
 static char stdout_buf[16384];
@@ -157,7 +142,7 @@ wipe_stdout(void)
 void
 cli_json_wipe_memory(void)
 {
-	json_set_alloc_funcs(json_alloc, json_release);
+	ag_json_wipe_on_free();
 	if (setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
 	            sizeof(stdout_buf)) == 0)
 		atexit(wipe_stdout);

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "json.h"
 #include "session.h"
 #include "token.h"
 #include "util.h"
@@ -38,12 +39,21 @@ usage_tokens(void)
 	exit(CLI_USAGE);
 }
 
+/* An answer that could not be built (out of memory) is an internal error,
+ * whatever the command's outcome: never status 0 without its output. */
+static int
+internal_answer(json_t **out)
+{
+	*out = json_pack("{s:s, s:s}", "error", "internal", "message", "out of memory");
+	return CLI_INTERNAL;
+}
+
 /* Prints the answer, says why on stderr when it is not a success. */
 static int
 finish(int code, json_t *out)
 {
 	if (out == NULL)
-		out = json_pack("{s:s}", "error", "internal");
+		code = internal_answer(&out);
 	if (code != CLI_OK) {
 		const char *why = json_string_value(json_object_get(out, "reason"));
 		const char *msg = json_string_value(json_object_get(out, "message"));
@@ -72,7 +82,7 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 	struct token_issue_req req = { 0 };
 	json_error_t jerr;
 	json_t *out = NULL;
-	int c, claims_stdin = 0, code;
+	int c, claims_stdin = 0, code, r;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -93,8 +103,11 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 		usage_tokens();
 	if (claims_stdin) {
 		/* Strict: one JSON object, no duplicate members, bounded. */
-		req.extra = json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr);
-		if (req.extra == NULL || !json_is_object(req.extra))
+		r = ag_json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK,
+		                  &req.extra, &jerr);
+		if (r == AG_ERR_NOMEM)
+			cli_die(CLI_INTERNAL, "--claims-stdin: out of memory");
+		if (r != 0 || !json_is_object(req.extra))
 			cli_die(CLI_USAGE, "--claims-stdin: not a JSON object (%s)", jerr.text);
 	}
 	code = token_op_issue(ctx, &req, &out);
@@ -463,7 +476,6 @@ int
 token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 {
 	size_t cap = batch_line_max(ctx->cfg) + 1;
-	json_error_t jerr;
 	char *line;
 	ssize_t n;
 
@@ -474,27 +486,35 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 		cli_die(CLI_INTERNAL, "out of memory");
 	while ((n = batch_read_line(line, cap)) != -1) {
 		json_t *req = NULL, *out = NULL, *id = NULL;
-		int code;
+		int code, r, bad, echo_id = 0;
 
 		if (n == 0)
 			continue;
 		if (n < 0) {
 			code = usage_answer(&out, "request too long");
-		} else if ((req = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-		           !json_is_object(req)) {
+		} else if ((r = ag_json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &req,
+		                              NULL)) == AG_ERR_NOMEM) {
+			code = internal_answer(&out);
+		} else if (r != 0 || !json_is_object(req)) {
 			code = usage_answer(&out, "not a JSON object");
 		} else if ((id = json_object_get(req, "id")) != NULL && !batch_id_ok(id)) {
 			code = usage_answer(&out, "id must be a number or a string of at most 256 bytes");
 		} else {
 			code = batch_one(ctx, req, &out);
-			if (out == NULL)
-				out = json_pack("{s:s}", "error", "internal");
-			if (id != NULL)
-				json_object_set(out, "id", id);
+			echo_id = id != NULL;
 		}
-		json_object_set_new(out, "status", json_integer(code));
+		if (out == NULL) /* the answer itself ran out of memory */
+			code = internal_answer(&out);
+		/* Every answer carries its status, and the id it was asked
+		 * for: one without is not given, and the process ends. */
+		bad = (echo_id && json_object_set(out, "id", id) != 0) ||
+		      json_object_set_new(out, "status", json_integer(code)) != 0;
 		sodium_memzero(line, n < 0 ? cap : (size_t)n);
 		json_decref(req);
+		if (bad) {
+			json_decref(out);
+			cli_die(CLI_INTERNAL, "cannot answer a request: out of memory");
+		}
 		cli_print_json(out);
 	}
 	sodium_memzero(line, cap);

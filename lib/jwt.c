@@ -1,6 +1,5 @@
 #include "autoconf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +9,7 @@
 
 #include "b64url.h"
 #include "error.h"
+#include "json.h"
 #include "jwt.h"
 #include "keyring.h"
 #include "util.h"
@@ -186,16 +186,11 @@ depth_ok(const uint8_t *p, size_t n, unsigned max)
 static json_t *
 parse_object(const uint8_t *p, size_t n, int *nomem)
 {
-	json_error_t jerr;
-	json_t *j;
+	json_t *j = NULL;
 
 	if (!depth_ok(p, n, AG_JWT_MAX_DEPTH))
 		return NULL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
-	errno = 0;
-	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL && errno == ENOMEM)
+	if (ag_json_loadb(p, n, JSON_REJECT_DUPLICATES, &j, NULL) == AG_ERR_NOMEM)
 		*nomem = 1;
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);

@@ -8,7 +8,6 @@
  * one matching is enough; the body is signed byte for byte. */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +16,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "json.h"
 #include "safefile.h"
 #include "store.h"
 #include "util.h"
@@ -432,20 +432,17 @@ ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event 
 {
 	static const char *const session_types[] = { "session.ended", "session.removed",
 		                                     "session.revoked" };
-	json_error_t jerr;
-	json_t *root, *data;
+	json_t *root = NULL, *data;
 	size_t i;
 	int ret = AG_ERR_INVAL;
 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0 || len > AG_WEBHOOK_BODY_MAX)
 		return AG_ERR_INVAL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
-	errno = 0;
-	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return errno == ENOMEM ? AG_ERR_NOMEM : AG_ERR_INVAL;
+	/* Out of memory is not a bad body: the sender must retry. */
+	if ((ret = ag_json_loadb(body, len, JSON_REJECT_DUPLICATES, &root, NULL)) != 0)
+		return ret;
+	ret = AG_ERR_INVAL;
 	if (!json_is_object(root) ||
 	    copy_id(json_object_get(root, "type"), AG_WEBHOOK_TYPE_MAX, 1, ev->type,
 	            sizeof(ev->type)) != 0)

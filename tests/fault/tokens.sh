@@ -6,7 +6,8 @@
 #
 #   deny:  verify of a revoked, an expired and a badly signed token; refresh
 #          with a refresh token that was already redeemed (reuse);
-#   allow: verify of a good token; refresh with a fresh refresh token.
+#   allow: verify of a good token, also as a batch request; refresh with a
+#          fresh refresh token.
 #
 # A deny stays a deny (non-zero exit, no "valid":true); no crash; the state
 # file stays intact: a reuse never mints a token, a redeemed token stays
@@ -59,8 +60,27 @@ TOKEN=$REVOKED
 fi_sweep "verify: revoked token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
 TOKEN=$BADSIG
 fi_sweep "verify: bad signature" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
-TOKEN=$GOOD
+# Exit 0 comes with the answer: an answer that could not be built is an
+# internal error, never a success without its claims.
+valid() { # BEFORE AFTER
+	[ "$AG_RC" != 0 ] || [[ $AG_JSON =~ ^\{\"valid\":true,\"claims\":\{ ]] ||
+		echo "exit 0 with ${AG_JSON:0:160}"
+}
+TOKEN=$GOOD FI_CHECK=valid
 fi_sweep "verify: good token" allow helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+FI_CHECK=
+# batch: a process that answers each line; the request is parsed by the
+# helper too.  Exit 0 with an answer that is valid (status 0) or an error
+# (2 or 3), never a verdict about the token (1) for lack of memory.
+batch() { ag_run_token batch <<<"{\"op\":\"verify\",\"id\":7,\"token\":\"$TOKEN\"}"; }
+answered() { # BEFORE AFTER
+	[ "$AG_RC" != 0 ] || [[ $AG_JSON =~ (^\{\"valid\":true,.*\"id\":7,\"status\":0\}$)|(\"status\":[23]\}$) ]] ||
+		echo "batch answered ${AG_JSON:0:160}"
+}
+FI_CHECK=answered
+fi_sweep "batch verify: good token" allow helper "$AG_TOKEN_BIN" batch "$PROBE" \
+	"same same same same"
+FI_CHECK=
 AG_NOW=$((AG_NOW + 3600))
 fi_sweep "verify: expired token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
 

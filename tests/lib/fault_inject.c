@@ -22,12 +22,15 @@
  * libc internals and the other preloaded shims run undisturbed, and the
  * counts do not depend on the machine's NSS or locale set-up.  Failures
  * deeper down reach our code as the failure of the library call it made
- * (SQLite's own allocations as SQLITE_NOMEM from sqlite3_step, jansson's
- * as NULL from json_pack), which is injected here directly.  A call our
- * code makes as a tail call (return malloc(n)) is attributed to its
- * caller's caller and may not count.  One read(2) of standard input
- * counts: secrets are read a byte at a time, and every later byte would
- * only test the same error path again.
+ * (SQLite's own allocations as SQLITE_NOMEM from sqlite3_step), which is
+ * injected here directly.  jansson's allocations are the exception: the
+ * helpers install lib/json.c's allocator, whose malloc call is ours, so
+ * they fail here one by one (json_pack, json_loadb are also failed
+ * whole).  A call our code makes as a tail call (return malloc(n)) is
+ * attributed to its caller's caller and may not count, depending on the
+ * optimisation level: keep such wrappers from being tail calls.  One
+ * read(2) of standard input counts: secrets are read a byte at a time,
+ * and every later byte would only test the same error path again.
  *
  * Errors follow each function's convention: NULL + ENOMEM for allocators,
  * -1 + EIO or EACCES for system calls, an SQLite error code (which

@@ -1,12 +1,13 @@
 /* Unit tests for lib/jwt and lib/b64url: strict base64url, the RFC 8037
- * Ed25519 vector, sign/verify round trips for EdDSA, ES256 and HS256, the
- * order of the checks, and a corpus of hostile tokens, each refused with
- * the expected reason code. */
+ * Ed25519 vector, sign/verify round trips for EdDSA, ES256 and HS256, out
+ * of memory while verifying (no verdict), the order of the checks, and a
+ * corpus of hostile tokens, each refused with the expected reason code. */
 #include "autoconf.h"
 
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,6 +516,66 @@ round_trip(struct ag_keyring *kr, const char *alg, const char *kid)
 	json_decref(claims);
 }
 
+static long alloc_calls, fail_at; /* fail_at 0: never */
+
+static void *
+failing_malloc(size_t n)
+{
+	if (++alloc_calls == fail_at) {
+		errno = ENOMEM; /* as malloc */
+		return NULL;
+	}
+	return malloc(n);
+}
+
+/* Every allocation jansson makes while a good token is verified fails in
+ * turn: each answer is the claims or AG_ERR_NOMEM with AG_JWT_ERROR (no
+ * verdict), never a rejection -- jansson drops a byte it cannot buffer,
+ * which once turned a kid into unknown_kid and an iss into bad_issuer. */
+static void
+verify_nomem(struct ag_keyring *kr, const char *alg)
+{
+	struct ag_jwt_expect e;
+	json_t *claims = std_claims(NOW), *got;
+	enum ag_jwt_reason why;
+	long n, wrong = 0, nomem = 0;
+	char *tok = NULL;
+	int r;
+
+	expect_default(&e);
+	if (ag_jwt_sign(kr, claims, NULL, &tok) != 0) {
+		ok(0, "%s: sign for the out-of-memory sweep", alg);
+		json_decref(claims);
+		return;
+	}
+	json_set_alloc_funcs(failing_malloc, free);
+	for (n = 1;; n++) {
+		alloc_calls = 0;
+		fail_at = n;
+		got = NULL;
+		r = ag_jwt_verify(kr, tok, strlen(tok), &e, NOW, &got, &why);
+		if (alloc_calls < n) {
+			ok(r == 0 && why == AG_JWT_OK && json_equal(got, claims),
+			   "%s: fault-free verify gives the claims", alg);
+			json_decref(got);
+			break;
+		}
+		if (r == AG_ERR_NOMEM && why == AG_JWT_ERROR && got == NULL)
+			nomem++;
+		else if (wrong++ < 5)
+			diag("%s: allocation %ld failed: returned %d, reason %s", alg, n, r,
+			     ag_jwt_reason_name(why));
+		json_decref(got);
+	}
+	fail_at = 0;
+	json_set_alloc_funcs(malloc, free);
+	is_int(wrong, 0, "%s: each of %ld failed allocations is AG_ERR_NOMEM, no verdict", alg,
+	       n - 1);
+	ok(nomem >= 10, "%s: the sweep reached %ld allocations", alg, nomem);
+	free(tok);
+	json_decref(claims);
+}
+
 /* A token signed with a verification key of the mixed ring. */
 static void
 mixed_ok(const struct ag_key *k, const char *alg, const char *kid)
@@ -543,6 +604,9 @@ test_round_trips(void)
 	mixed_ok(mix_es, "ES256", mkid_es);
 	mixed_ok(mix_hs, "HS256", mkid_hs);
 	mixed_ok(mix_ed, "EdDSA", mkid_ed);
+	verify_nomem(ring_ed, "EdDSA");
+	verify_nomem(ring_es, "ES256");
+	verify_nomem(ring_hs, "HS256");
 
 	/* sign: argument checks */
 	claims = std_claims(NOW);

@@ -2,9 +2,10 @@
  * vector, the secret file format and its permissions, header lines and
  * blocks, strict timestamps and the tolerance window, signature lists
  * (several entries, other versions, malformed and non-canonical entries),
- * Clerk events, hostile bodies, and the sync against a real store
- * (sessions ended, refresh families revoked, replays refused and
- * harmless).  Everything lives in a fresh directory under /tmp. */
+ * Clerk events, hostile bodies, running out of memory while parsing, and
+ * the sync against a real store (sessions ended, refresh families revoked,
+ * replays refused and harmless).  Everything lives in a fresh directory
+ * under /tmp. */
 #include "autoconf.h" /* _GNU_SOURCE: nftw FTW_PHYS */
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "config.h"
@@ -508,6 +510,57 @@ test_secret(void)
 	ag_webhook_secret_clear(NULL);
 }
 
+static long alloc_calls, fail_at; /* fail_at 0: never */
+
+static void *
+failing_malloc(size_t n)
+{
+	if (++alloc_calls == fail_at) {
+		errno = ENOMEM; /* as malloc */
+		return NULL;
+	}
+	return malloc(n);
+}
+
+/* A failed allocation while the body is parsed is out of memory (the
+ * helper's exit 3, so that the sender retries), never an event read
+ * wrong: jansson drops the byte it cannot buffer, which once made
+ * "session.revoked" an ignored "session.revoke", acknowledged but never
+ * applied. */
+static void
+test_events_nomem(void)
+{
+	static const char body[] =
+		"{\"data\":{\"id\":\"sess_2bxQ8Zk3yUoWlDfRuN7cLmVtPa\",\"object\":\"session\","
+		"\"status\":\"revoked\",\"user_id\":\"user_2bxQ8Zk3yUoWl\"},\"object\":\"event\","
+		"\"type\":\"session.revoked\"}";
+	struct ag_webhook_event ev;
+	long n, wrong = 0, nomem = 0;
+	int r;
+
+	json_set_alloc_funcs(failing_malloc, free);
+	for (n = 1;; n++) {
+		alloc_calls = 0;
+		fail_at = n;
+		r = ag_webhook_event_parse((const uint8_t *)body, strlen(body), &ev);
+		if (alloc_calls < n) {
+			ok(r == 0 && ev.action == AG_WEBHOOK_END_SESSION &&
+			   strcmp(ev.target, "sess_2bxQ8Zk3yUoWlDfRuN7cLmVtPa") == 0,
+			   "events: fault-free parse of session.revoked");
+			break;
+		}
+		if (r == AG_ERR_NOMEM && ev.type[0] == '\0')
+			nomem++;
+		else if (wrong++ < 5)
+			diag("allocation %ld failed: returned %d, type \"%s\", target \"%s\"", n, r,
+			     ev.type, ev.target);
+	}
+	fail_at = 0;
+	json_set_alloc_funcs(malloc, free);
+	is_int(wrong, 0, "events: each of %ld failed allocations is AG_ERR_NOMEM", n - 1);
+	ok(nomem >= 5, "events: the sweep reached %ld allocations", nomem);
+}
+
 static void
 test_events(void)
 {
@@ -815,6 +868,7 @@ main(void)
 	test_headers();
 	test_secret();
 	test_events();
+	test_events_nomem();
 	test_apply();
 	cleanup();
 	return done_testing();

@@ -21,7 +21,7 @@
 
 enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER,
                 T_NAME, T_NAMELIST, T_ONLIMIT, T_COOKIE, T_SAMESITE, T_STORE, T_CONNINFO,
-                T_SCHEMA, T_FALLBACK };
+                T_SCHEMA, T_FALLBACK, T_ACCOUNT, T_DAEMON_FALLBACK };
 
 /* W_FILE_ONLY: a module argument sits in /etc/pam.d, readable by every
  * user, and cannot hold spaces: the database connection string (which
@@ -61,6 +61,16 @@ static const struct option_def options[] = {
 	{ "pg_schema",      T_SCHEMA,      OFF(pg_schema),       0, AG_PG_SCHEMA_MAX, W_BOTH },
 	{ "pg_connect_timeout", T_DURATION_MS, OFF(pg_connect_timeout_ms), 100, 60000, W_BOTH },
 	{ "pg_statement_timeout", T_DURATION_MS, OFF(pg_statement_timeout_ms), 100, 60000, W_BOTH },
+	{ "daemon",         T_BOOL,        OFF(daemon),          0, 1, W_BOTH },
+	{ "daemon_socket",  T_PATH,        OFF(daemon_socket),   0, 0, W_BOTH },
+	{ "daemon_fallback", T_DAEMON_FALLBACK, OFF(daemon_fallback), 0, 0, W_BOTH },
+	{ "daemon_timeout", T_DURATION_MS, OFF(daemon_timeout_ms), 100, 120000, W_BOTH },
+	{ "daemon_user",    T_ACCOUNT,     OFF(daemon_user),     0, AG_ACCOUNT_MAX, W_BOTH },
+	{ "daemon_web_group", T_ACCOUNT,   OFF(daemon_web_group), 0, AG_ACCOUNT_MAX, W_BOTH },
+	{ "daemon_workers", T_COUNT,       OFF(daemon_workers),  1, 64, W_BOTH },
+	{ "daemon_max_clients", T_COUNT,   OFF(daemon_max_clients), 1, 65536, W_BOTH },
+	{ "daemon_idle_timeout", T_DURATION, OFF(daemon_idle_timeout), 1, 3600, W_BOTH },
+	{ "daemon_request_timeout", T_DURATION, OFF(daemon_request_timeout), 1, 600, W_BOTH },
 	{ "secrets_key",    T_PATH,        OFF(secrets_key),     0, 0, W_BOTH },
 	{ "totp_issuer",    T_ISSUER,      OFF(totp_issuer),     0, 0, W_BOTH },
 	{ "totp_window",    T_COUNT,       OFF(totp_window),     0, 10, W_BOTH },
@@ -144,6 +154,17 @@ ag_config_defaults(struct ag_config *cfg)
 	/* A login waits at most this long for the database, then is denied. */
 	cfg->pg_connect_timeout_ms = 3000;
 	cfg->pg_statement_timeout_ms = 3000;
+	/* authguardd (authguardd(8)); clients use it only with daemon = yes. */
+	cfg->daemon = 0;
+	ag_strlcpy(cfg->daemon_socket, "/run/authguard/authguardd.sock", sizeof(cfg->daemon_socket));
+	cfg->daemon_fallback = AG_DAEMON_FALLBACK_NONE;
+	cfg->daemon_timeout_ms = 10000;
+	ag_strlcpy(cfg->daemon_user, "authguard", sizeof(cfg->daemon_user));
+	ag_strlcpy(cfg->daemon_web_group, "authguard-web", sizeof(cfg->daemon_web_group));
+	cfg->daemon_workers = 4;
+	cfg->daemon_max_clients = 1024;
+	cfg->daemon_idle_timeout = 30;
+	cfg->daemon_request_timeout = 5;
 }
 
 const char *
@@ -288,6 +309,35 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 			cfg->store_fallback = AG_FALLBACK_LOCAL;
 		else {
 			*why = "must be none or local";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_DAEMON_FALLBACK:
+		if (strcmp(value, "none") == 0)
+			cfg->daemon_fallback = AG_DAEMON_FALLBACK_NONE;
+		else if (strcmp(value, "direct") == 0)
+			cfg->daemon_fallback = AG_DAEMON_FALLBACK_DIRECT;
+		else {
+			*why = "must be none or direct";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_ACCOUNT:
+		/* A user or group name as useradd(8) takes it (the portable
+		 * set), looked up by name at start. */
+		if (!((value[0] >= 'a' && value[0] <= 'z') || value[0] == '_')) {
+			*why = "must start with a lower-case letter or '_'";
+			return AG_ERR_CONFIG;
+		}
+		for (const char *p = value; *p != '\0'; p++) {
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+			      *p == '-')) {
+				*why = "may hold lower-case letters, digits, '_' and '-' only";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
+			*why = "longer than 32 bytes";
 			return AG_ERR_CONFIG;
 		}
 		return 0;

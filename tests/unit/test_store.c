@@ -388,6 +388,17 @@ host(const char *name, int64_t deny)
 
 static struct ag_subject_info info_buf;
 
+/* A name of AG_NAME_MAX random bytes (no NUL), which nothing compresses. */
+static void
+random_name(char *name, unsigned seed)
+{
+	size_t k;
+
+	for (k = 0; k < AG_NAME_MAX; k++)
+		name[k] = (char)(1 + rand_r(&seed) % 255);
+	name[AG_NAME_MAX] = '\0';
+}
+
 /* Failures of a subject in the window at now (-1: the store has nothing
  * about it); *pending receives the in-flight ones. */
 static int64_t
@@ -1453,6 +1464,30 @@ test_names(struct ag_store *st)
 	       AG_ERR_INVAL, "4097 bytes: subject_info");
 	is_int(failures_of(st, AG_SUBJECT_HOST, "192.0.2.99", t, NULL), 1,
 	       "4097 bytes: the host was not counted either");
+
+	/* The longest names that do not compress, such as a spray of random
+	 * bytes sends: stored and told apart like any other (PostgreSQL
+	 * cannot index a value of more than 2704 bytes as it is). */
+	{
+		int64_t f1, f2;
+
+		random_name(big, 99);
+		s[0] = account(big, 10, 3600, 0);
+		s[1] = host("192.0.2.98", 50);
+		is_int(ag_store_reserve_attempt(st, s, 2, t, &a, dec), 0,
+		       "4096 random bytes: reserve ok");
+		is_int(ag_store_settle_failure(st, s, 2, a, t, out), 0, "4096 random bytes: settle ok");
+		f1 = failures_of(st, AG_SUBJECT_ACCOUNT, big, t, NULL);
+		ok(f1 == 1 && memcmp(info_buf.name, big, AG_NAME_MAX + 1) == 0,
+		   "4096 random bytes: stored, read back whole");
+		big[AG_NAME_MAX - 1] = big[AG_NAME_MAX - 1] == 'x' ? 'y' : 'x';
+		is_int(ag_store_settle_failure(st, s, 1, 0, t, out), 0,
+		       "4096 random bytes, the last one different: settle ok");
+		f2 = failures_of(st, AG_SUBJECT_ACCOUNT, big, t, NULL);
+		ok(f1 == 1 && f2 == 1, "4096 random bytes, the last one different: its own subject");
+		is_int(failures_of(st, AG_SUBJECT_HOST, "192.0.2.98", t, NULL), 1,
+		       "4096 random bytes: the host counted");
+	}
 	free(big);
 
 	s[0] = account("", 10, 3600, 0);
@@ -2373,6 +2408,29 @@ test_web_sessions(void)
 	ag_strlcpy(ws->user, "u", sizeof(ws->user));
 	is_int(ag_store_session_create(st, ws, 5, 1, t, &ev, &refused), AG_ERR_INVAL,
 	       "web: a session without a key");
+
+	/* the longest user and key, random bytes that do not compress */
+	{
+		char *name = malloc(AG_NAME_MAX + 1);
+
+		if (name != NULL) {
+			random_name(name, 7);
+			ok(web_session(st, ws, name, name, 0x51, 1, NULL, t, 600, 3600, 5, 1, &ev,
+			               &refused) == 0 && refused == 0,
+			   "web: a session of a 4096-byte random user");
+			hash_of(h, 0x51);
+			ok(ag_store_session_alive(st, h, t, &alive, out) == 0 && alive == 1 &&
+			           strcmp(out->user, name) == 0 && strcmp(out->user_key, name) == 0,
+			   "web: read back whole");
+			ok(family(st, name, name, NULL, 0x52, t, t + 1000) > 0,
+			   "web: a refresh family of that user");
+			ag_store_refresh_revoke(st, 0, NULL, name, NULL, &n);
+			is_int(n, 1, "web: revoked by that key");
+			ag_store_session_end(st, NULL, name, NULL, NULL, &n, NULL);
+			is_int(n, 1, "web: the session ended by that key");
+		}
+		free(name);
+	}
 	ag_store_close(st);
 	free(ws);
 	free(out);
@@ -2521,6 +2579,22 @@ test_pam_sessions(void)
 	memset(&seen, 0, sizeof(seen));
 	ag_store_pam_session_list(st, "quinn", pam_seen_cb, &seen);
 	ok(seen.n == 3 && seen.pids[0] == 401 && seen.pids[2] == 403, "pam: quinn's, oldest first");
+
+	/* the longest user, random bytes that do not compress */
+	{
+		char *name = malloc(AG_NAME_MAX + 1);
+
+		if (name != NULL) {
+			random_name(name, 8);
+			memset(&lv, 0, sizeof(lv));
+			ok(pam_open(st, name, "host-a", 501, 1, &lv, &refused) > 0 && refused == 0,
+			   "pam: a session of a 4096-byte random user");
+			memset(&seen, 0, sizeof(seen));
+			ag_store_pam_session_list(st, name, pam_seen_cb, &seen);
+			ok(seen.n == 1 && seen.pids[0] == 501, "pam: listed by that user");
+		}
+		free(name);
+	}
 
 	memset(&bad, 0, sizeof(bad));
 	ag_strlcpy(bad.user, "x", sizeof(bad.user));

@@ -141,6 +141,12 @@ test_grace(void)
 	r = parent(NOW + SKEW);
 	is_int(ag_refresh_judge(&r, NOW, 10), AG_REFRESH_RETRIED,
 	       "recorded %d s ahead (the skew tolerated): a retry", SKEW);
+	r = parent(NOW + SKEW + 1);
+	is_int(ag_refresh_judge(&r, NOW, 10), AG_REFRESH_REUSED,
+	       "recorded more than the skew ahead: not within grace, theft");
+	r = parent(NOW + 86400);
+	is_int(ag_refresh_judge(&r, NOW, 60), AG_REFRESH_REUSED,
+	       "recorded a day ahead: theft, not a day-long grace");
 }
 
 int

@@ -2744,6 +2744,7 @@ run_procs(const char *name, proc_fn fn, struct proc_out out[NPROC])
 			else
 				o.status = 1;
 			ag_store_close(st);
+			fflush(stdout); /* its diag lines; _exit flushes nothing */
 			if (write(res[1], &o, sizeof(o)) != (ssize_t)sizeof(o))
 				_exit(1);
 			_exit(0);
@@ -2795,18 +2796,21 @@ conc_attempt_fn(struct ag_store *st, int i, int64_t v[4])
 	int64_t a;
 	int k, r;
 
-	(void)i;
 	s[0] = account("target", CONC_DENY, 3600, 0);
 	s[1] = host("203.0.113.9", 1000);
 	for (k = 0; k < CONC_ITER; k++) {
 		a = 0;
-		if ((r = ag_store_reserve_attempt(st, s, 2, T0, &a, dec)) != 0)
+		if ((r = ag_store_reserve_attempt(st, s, 2, T0, &a, dec)) != 0) {
 			v[2]++; /* refused for a busy state: denies, counts nothing */
+			diag("process %d: reserve_attempt: %s", i, ag_store_errmsg(st));
+		}
 		if (a == 0)
 			continue;
 		v[0]++;
-		if (ag_store_settle_failure(st, s, 2, a, T0, out) != 0)
+		if (ag_store_settle_failure(st, s, 2, a, T0, out) != 0) {
 			v[1]++;
+			diag("process %d: settle_failure: %s", i, ag_store_errmsg(st));
+		}
 	}
 }
 
@@ -2819,14 +2823,15 @@ conc_failure_fn(struct ag_store *st, int i, int64_t v[4])
 	struct ag_settled out[2];
 	int k;
 
-	(void)i;
 	s[0] = account("many", 1000, 3600, 0);
 	s[1] = host("203.0.113.10", 1000);
 	for (k = 0; k < CONC_FAILS; k++) {
-		if (ag_store_settle_failure(st, s, 2, 0, T0, out) == 0)
+		if (ag_store_settle_failure(st, s, 2, 0, T0, out) == 0) {
 			v[0]++;
-		else
+		} else {
 			v[1]++;
+			diag("process %d: settle_failure: %s", i, ag_store_errmsg(st));
+		}
 	}
 }
 
@@ -2971,6 +2976,92 @@ test_concurrency(void)
 	ag_store_close(st);
 }
 
+/* PostgreSQL: two transactions look the same new subject up; the first
+ * inserts it and commits, then the second inserts it too.  SERIALIZABLE
+ * must report that as a conflict to run again (the store then does, and
+ * finds the subject), never as a unique violation, an error the store
+ * cannot retry: a failure being recorded would be lost.  PostgreSQL
+ * reports the conflict only when the lookups read the unique index, not
+ * another one.  Both transactions are held open by hand and run the
+ * store's own statements: attempts.c's subject lookup and insert, in the
+ * slots (S_SUBJ_GET, S_SUBJ_INS) where each handle's first operation
+ * prepared them. */
+#define SLOT_SUBJ_GET (AG_SLOT_ATTEMPTS + 0)
+#define SLOT_SUBJ_INS (AG_SLOT_ATTEMPTS + 1)
+
+/* Runs the store's subject lookup (insert: and then its insert) of the
+ * account name in h's open transaction: 1 found, 0 not, or AG_ERR_*. */
+static int
+subject_step(struct ag_store *h, const char *name, int insert)
+{
+	/* fails if the slot does not hold the store's statement */
+	static const struct ag_sql unprepared = { "SELECT * FROM \"slot not prepared\"", NULL };
+	struct ag_db_stmt *q;
+	int err = 0, r;
+
+	if ((q = ag_st_stmt(h, insert ? SLOT_SUBJ_INS : SLOT_SUBJ_GET, &unprepared, &err)) !=
+	    NULL) {
+		h->e->bind_int64(q, 1, AG_SUBJECT_ACCOUNT);
+		h->e->bind_text(q, 2, name);
+		if (insert)
+			h->e->bind_int64(q, 3, T0 + WINDOW);
+	}
+	r = ag_st_row(h, q, err, insert ? "insert subject" : "look up subject");
+	if (r == 1)
+		h->e->reset(q);
+	return r;
+}
+
+static void
+test_first_insert_race(void)
+{
+	struct ag_store *a, *b;
+	struct ag_subject_ref s[1];
+	struct ag_settled out[1];
+	int r;
+
+	if (pg_conninfo == NULL) {
+		skip("PostgreSQL only: two first inserts of one subject (SQLite writers take turns)");
+		return;
+	}
+	a = open_store("race");
+	b = reopen_store("race");
+	if (a == NULL || b == NULL) {
+		ok(0, "open the race store twice");
+		ag_store_close(a);
+		ag_store_close(b);
+		return;
+	}
+	/* a store of some size, its statistics known: the planner picks
+	 * what it would in production */
+	ok(st_exec(a, "INSERT INTO subject (kind, name, expires)"
+	              " SELECT 1 + g % 2, 'filler' || g, 0 FROM generate_series(1, 5000) g",
+	           NULL) == 0 &&
+	           st_exec(a, "ANALYZE subject", NULL) == 0,
+	   "race: 5000 subjects, analysed");
+	s[0] = account("warm-up-a", 10, 3600, 0);
+	ok(ag_store_settle_failure(a, s, 1, 0, T0, out) == 0, "race: A creates a subject");
+	s[0] = account("warm-up-b", 10, 3600, 0);
+	ok(ag_store_settle_failure(b, s, 1, 0, T0, out) == 0,
+	   "race: B creates one (each has prepared the store's statements)");
+
+	ok(b->e->begin(b->db, 1, 1000) == 0 && a->e->begin(a->db, 1, 1000) == 0,
+	   "race: A and B open write transactions");
+	is_int(subject_step(b, "racer", 0), 0, "race: B looks the new subject up: none");
+	is_int(subject_step(a, "racer", 0), 0, "race: A looks it up: none");
+	is_int(subject_step(a, "racer", 1), 1, "race: A inserts it");
+	is_int(a->e->commit(a->db), 0, "race: A commits");
+	r = subject_step(b, "racer", 1);
+	is_int(r, AG_ERR_RETRY, "race: B's insert is a conflict to run again, not an error (%s)",
+	       r < 0 ? ag_store_errmsg(b) : "no error");
+	b->e->rollback(b->db);
+	s[0] = account("racer", 10, 3600, 0);
+	is_int(ag_store_settle_failure(b, s, 1, 0, T0, out), 0, "race: B's operation, run again");
+	is_int(out[0].failures, 1, "race: its failure counted, on A's subject");
+	ag_store_close(a);
+	ag_store_close(b);
+}
+
 /* Two handles on one store (two processes) see each other's writes. */
 static void
 test_two_handles(void)
@@ -3020,6 +3111,7 @@ test_behaviour(void)
 		ag_store_close(st);
 	}
 	test_two_handles();
+	test_first_insert_race();
 	test_list_locks_first();
 	test_purge();
 	test_session_lru();

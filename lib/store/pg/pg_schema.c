@@ -23,12 +23,15 @@
  * times that once escaped (pg_text.c), but a B-tree entry holds at most
  * 2704 bytes: a longer name that does not compress would fail to insert
  * (a spray of random names could not be recorded, its host's failures
- * with it).  So no B-tree indexes a name itself: lookups by name use hash
- * indexes, which store only a hash; a subject's uniqueness is that of
+ * with it).  So no B-tree indexes a name itself.  A subject is unique by
  * md5(name) per kind (not for secrecy: a collision only makes one of the
  * two colliding names, both chosen by whoever made them, fail to store,
- * which denies).  mfa.account stays a B-tree key (backup codes reference
- * it): accounts are enrolled by their owners or an administrator. */
+ * which denies) and is looked up through that same index (attempts.c),
+ * so that SERIALIZABLE reports two first inserts of one name as a
+ * conflict to retry.  The other lookups by name use hash indexes, which
+ * store only a hash.  mfa.account stays a B-tree key (backup codes
+ * reference it): accounts are enrolled by their owners or an
+ * administrator. */
 static const char *const migrations[] = {
 	/* 0 -> 1: everything of SQLite schema version 6 */
 	"CREATE TABLE subject ("
@@ -38,7 +41,6 @@ static const char *const migrations[] = {
 	"  locked_until BIGINT NOT NULL DEFAULT 0,"
 	"  expires BIGINT NOT NULL);"
 	"CREATE UNIQUE INDEX subject_kind_name ON subject (kind, md5(name));"
-	"CREATE INDEX subject_name ON subject USING hash (name);"
 	"CREATE INDEX subject_expires ON subject (expires);"
 	"CREATE INDEX subject_locked ON subject (locked_until) WHERE locked_until > 0;"
 	"CREATE TABLE failure ("

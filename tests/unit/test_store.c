@@ -2869,6 +2869,49 @@ conc_session_fn(struct ag_store *st, int i, int64_t v[4])
 	free(ws);
 }
 
+/* The sealed secret of the concurrency store's MFA account. */
+static const uint8_t conc_sealed[40] = { 1, 2, 3, 0, 5, 6, 7, 8, 9 };
+
+static void
+conc_mfa_fn(struct ag_store *st, int i, int64_t v[4])
+{
+	struct fake_totp f;
+	uint8_t code[32];
+	int verdict = -1, used = 0;
+
+	/* the same TOTP code, the same backup code, the same webhook
+	 * message, from every process at once */
+	memset(&f, 0, sizeof(f));
+	f.want = conc_sealed;
+	f.want_len = sizeof(conc_sealed);
+	f.step = 5000;
+	if (ag_store_mfa_use_totp(st, "conc_mfa", T0, 0, fake_check, &f, NULL, 0, &verdict) != 0) {
+		v[3]++;
+		diag("process %d: use_totp: %s", i, ag_store_errmsg(st));
+	} else if (verdict == 0) {
+		v[0]++;
+	}
+	memset(code, 0x77, sizeof(code));
+	if (ag_store_mfa_use_backup(st, "conc_mfa", code, &used) != 0) {
+		v[3]++;
+		diag("process %d: use_backup: %s", i, ag_store_errmsg(st));
+	} else if (used) {
+		v[1]++;
+	}
+	{
+		int64_t ended = 0, fams = 0;
+		int first = 0;
+
+		if (ag_store_webhook_apply(st, "msg_conc", T0, T0 + 300, NULL, NULL, sid_of, &first,
+		                           &ended, &fams) != 0) {
+			v[3]++;
+			diag("process %d: webhook_apply: %s", i, ag_store_errmsg(st));
+		} else if (first) {
+			v[2]++;
+		}
+	}
+}
+
 static void
 conc_pam_fn(struct ag_store *st, int i, int64_t v[4])
 {
@@ -2973,6 +3016,35 @@ test_concurrency(void)
 	ok(n == NPROC && sum[3] == 0, "concurrent PAM sessions: no errors");
 	ok(sum[0] == 2 && sum[1] == NPROC - 2, "limit 2: exactly 2 opened (%jd), the rest refused",
 	   (intmax_t)sum[0]);
+
+	/* single use: a TOTP code, a backup code, a webhook message */
+	{
+		struct fake_totp f;
+		uint8_t codes[2][32];
+		int verdict = -1;
+
+		memset(&f, 0, sizeof(f));
+		f.want = conc_sealed;
+		f.want_len = sizeof(conc_sealed);
+		f.step = 4999;
+		memset(codes[0], 0x77, 32);
+		memset(codes[1], 0x78, 32);
+		ok(ag_store_mfa_set_pending(st, "conc_mfa", conc_sealed, sizeof(conc_sealed), T0,
+		                            T0 + 600) == 0 &&
+		           ag_store_mfa_use_totp(st, "conc_mfa", T0, 1, fake_check, &f, codes, 2,
+		                                 &verdict) == 0 &&
+		           verdict == 0,
+		   "an MFA account with two backup codes");
+	}
+	n = run_procs("conc", conc_mfa_fn, out);
+	sum[0] = sum_of(out, 0);
+	sum[1] = sum_of(out, 1);
+	sum[2] = sum_of(out, 2);
+	sum[3] = sum_of(out, 3);
+	ok(n == NPROC && sum[3] == 0, "concurrent single-use operations: no errors");
+	is_int(sum[0], 1, "one TOTP code from %d processes at once: accepted once", NPROC);
+	is_int(sum[1], 1, "one backup code from %d processes at once: used once", NPROC);
+	is_int(sum[2], 1, "one webhook message from %d processes at once: applied once", NPROC);
 	ag_store_close(st);
 }
 

@@ -2706,10 +2706,12 @@ struct proc_out {
 typedef void (*proc_fn)(struct ag_store *st, int i, int64_t v[4]);
 
 /* Runs fn in NPROC children on the store called name; out[i] receives
- * child i's values.  Returns how many children reported (NPROC when all
- * ran). */
+ * child i's values.  The caller's handle *stp is closed first (a child
+ * must neither use nor close a connection it inherits) and opened again
+ * after (NULL if that fails).  Returns how many children reported
+ * (NPROC when all ran). */
 static int
-run_procs(const char *name, proc_fn fn, struct proc_out out[NPROC])
+run_procs(const char *name, struct ag_store **stp, proc_fn fn, struct proc_out out[NPROC])
 {
 	int gate[2], ready[2], res[2], got = 0, i, status;
 	pid_t pids[NPROC];
@@ -2717,8 +2719,11 @@ run_procs(const char *name, proc_fn fn, struct proc_out out[NPROC])
 	char c;
 
 	memset(out, 0, NPROC * sizeof(out[0]));
+	ag_store_close(*stp);
+	*stp = NULL;
 	if (pipe(gate) != 0 || pipe(ready) != 0 || pipe(res) != 0) {
 		diag("pipe: %s", strerror(errno));
+		*stp = reopen_store(name);
 		return 0;
 	}
 	fflush(stdout);
@@ -2768,6 +2773,7 @@ run_procs(const char *name, proc_fn fn, struct proc_out out[NPROC])
 		if (pids[i] > 0 && (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
 		                    WEXITSTATUS(status) != 0))
 			diag("child %d did not exit cleanly", i);
+	*stp = reopen_store(name);
 	return got;
 }
 
@@ -2941,7 +2947,11 @@ test_concurrency(void)
 	}
 
 	/* attempts and failures on one subject */
-	n = run_procs("conc", conc_attempt_fn, out);
+	n = run_procs("conc", &st, conc_attempt_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	is_int(n, NPROC, "concurrent attempts: %d processes ran", NPROC);
 	sum[0] = sum_of(out, 0);
 	sum[1] = sum_of(out, 1);
@@ -2958,7 +2968,11 @@ test_concurrency(void)
 	is_int(failures_of(st, AG_SUBJECT_HOST, "203.0.113.9", T0, NULL), sum[0],
 	       "the host too");
 
-	n = run_procs("conc", conc_failure_fn, out);
+	n = run_procs("conc", &st, conc_failure_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	sum[0] = sum_of(out, 0);
 	sum[1] = sum_of(out, 1);
 	ok(n == NPROC && sum[1] == 0, "concurrent failures: all recorded without error");
@@ -2969,7 +2983,11 @@ test_concurrency(void)
 
 	/* one refresh token, redeemed by all at once */
 	family(st, "rita", "rita", NULL, 0xf1, T0, T0 + 1000);
-	n = run_procs("conc", conc_redeem_fn, out);
+	n = run_procs("conc", &st, conc_redeem_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	memset(outcomes, 0, sizeof(outcomes));
 	for (i = 0; i < NPROC; i++)
 		if (out[i].v[0] >= 0 && out[i].v[0] < 8)
@@ -2986,7 +3004,11 @@ test_concurrency(void)
 			       "the winner's new token is revoked with the family");
 
 	/* the session limit */
-	n = run_procs("conc", conc_session_fn, out);
+	n = run_procs("conc", &st, conc_session_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	is_int(n, NPROC, "concurrent sessions: %d processes ran", NPROC);
 	sum[0] = sum_of(out, 0);
 	sum[1] = sum_of(out, 1);
@@ -3007,7 +3029,11 @@ test_concurrency(void)
 	is_int(sum[3], 0, "no errors");
 
 	/* the PAM session limit of one machine */
-	n = run_procs("conc", conc_pam_fn, out);
+	n = run_procs("conc", &st, conc_pam_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	sum[0] = sum_of(out, 0);
 	sum[1] = sum_of(out, 1);
 	sum[3] = sum_of(out, 3);
@@ -3034,7 +3060,11 @@ test_concurrency(void)
 		           verdict == 0,
 		   "an MFA account with two backup codes");
 	}
-	n = run_procs("conc", conc_mfa_fn, out);
+	n = run_procs("conc", &st, conc_mfa_fn, out);
+	if (st == NULL) {
+		ok(0, "reopen the concurrency store");
+		return;
+	}
 	sum[0] = sum_of(out, 0);
 	sum[1] = sum_of(out, 1);
 	sum[2] = sum_of(out, 2);

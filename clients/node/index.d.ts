@@ -210,8 +210,8 @@ export interface LogoutResult extends Result {
 
 export interface WebhookReceiveResult extends Result {
   valid: boolean;
-  /** The message id (svix-id), when well-formed. */
-  id?: string;
+  /** The message id (svix-id), when well-formed: the answer's id. */
+  messageId?: string;
   type?: string;
   action?: 'sessions_ended' | 'user_sessions_ended' | 'ignored';
   sessionsEnded?: number;
@@ -301,7 +301,9 @@ export declare function createAuthGuard(options?: AuthGuardOptions): AuthGuard;
 
 export declare class BatchTransport extends EventEmitter {
   constructor(options?: AuthGuardOptions);
-  request(op: string, fields: Record<string, unknown>, options?: CallOptions): Promise<RawAnswer>;
+  /** withoutId: match the answer by order alone (an answer with an id
+   *  member of its own). */
+  request(op: string, fields: Record<string, unknown>, options?: CallOptions & { withoutId?: boolean }): Promise<RawAnswer>;
 }
 export declare class OneShotTransport {
   constructor(options?: AuthGuardOptions);

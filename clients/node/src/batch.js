@@ -89,15 +89,18 @@ export class BatchTransport extends EventEmitter {
     if (!this.gen && !this.restartTimer) this._spawn();
   }
 
-  request(op, fields, { timeoutMs } = {}) {
+  // withoutId: send no id (the answer is matched by order alone), for an
+  // op whose answer has an "id" member of its own (webhook_receive: the
+  // message id), which a request id would replace.
+  request(op, fields, { timeoutMs, withoutId = false } = {}) {
     if (this.closed) return Promise.reject(new AuthGuardClosedError(op));
     if (this.spawnError && !this.gen) return Promise.reject(new AuthGuardUnavailableError(op, this.spawnError));
     const ms = timeoutMs ?? this.opts.timeoutMs;
     return new Promise((resolve, reject) => {
-      const id = this.nextId++;
+      const id = withoutId ? undefined : this.nextId++;
       const req = {
         id, op, ms, resolve, reject, sent: false, done: false, gen: null,
-        line: JSON.stringify({ op, ...fields, id }) + '\n',
+        line: JSON.stringify(withoutId ? { op, ...fields } : { op, ...fields, id }) + '\n',
       };
       this.queue.push(req);
       this._pump();
@@ -287,7 +290,9 @@ export class BatchTransport extends EventEmitter {
     let problem = null;
     if (ans === null || typeof ans !== 'object' || Array.isArray(ans)) problem = 'answer is not a JSON object';
     else if (!Number.isInteger(ans.status) || ans.status < 0 || ans.status > 3) problem = 'answer without a valid status';
-    else if ('id' in ans ? ans.id !== req.id : ans.status !== 2) problem = 'answer to another request';
+    else if (req.id !== undefined && ('id' in ans ? ans.id !== req.id : ans.status !== 2)) {
+      problem = 'answer to another request';
+    }
     if (problem) {
       // The stream is out of step: nothing after this can be trusted.
       this._settle(req, new AuthGuardProtocolError(req.op, problem));

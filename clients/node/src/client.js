@@ -33,6 +33,10 @@ export const OPS = Object.freeze([
 
 const KEEP = new Set(['claims', 'keys', 'headers']);
 
+// Ops whose answer has an "id" of its own: sent without a request id, so
+// that the batch answer keeps it (matched by order alone).
+const OWN_ID = new Set(['webhook_receive']);
+
 export function camelKey(k) {
   return k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 }
@@ -106,7 +110,7 @@ export class AuthGuard extends EventEmitter {
   // The raw call: op name and wire fields (snake_case).  Returns the raw
   // answer for status 0 and 1; throws for the rest.
   async call(op, fields = {}, opts = {}) {
-    const ans = await this.transport.request(op, wire(fields), opts);
+    const ans = await this.transport.request(op, wire(fields), { ...opts, withoutId: OWN_ID.has(op) });
     if (ans.status === 0 || ans.status === 1) return ans;
     if (ans.status === 2) {
       if (ans.error === 'usage' && ans.message === 'unknown op') throw new AuthGuardUnsupportedOpError(op, ans);
@@ -117,7 +121,9 @@ export class AuthGuard extends EventEmitter {
 
   async _op(op, fields, opts) {
     const raw = await this.call(op, fields, opts);
-    return { ok: raw.status === 0, status: raw.status, ...camelize(raw), raw };
+    const res = { ok: raw.status === 0, status: raw.status, ...camelize(raw), raw };
+    if (OWN_ID.has(op) && raw.id !== undefined) res.messageId = raw.id;
+    return res;
   }
 
   // ---------------------------------------------------------- the guard

@@ -7,7 +7,7 @@
 // the batch transport saves (bench/).
 //
 // Secrets (codes, tokens, session ids, the webhook body) go on stdin,
-// never in argv; the webhook headers go as a header block on descriptor 3.
+// never in argv.
 
 import { spawn } from 'node:child_process';
 
@@ -44,7 +44,7 @@ function line(v, name) {
   return `${str(v, name)}\n`;
 }
 
-// op -> { bin: 'token' | 'webhook', args, stdin, fd3 }
+// op -> { bin: 'token' | 'webhook', args, stdin }
 export function commandFor(op, f) {
   const a = [];
   switch (op) {
@@ -117,14 +117,18 @@ export function commandFor(op, f) {
       return { bin: 'token', args: ['logout'], stdin: lines.join('') };
     }
     case 'webhook_receive': {
+      // The signature headers are not secret (an HMAC of this one message):
+      // they go as --header arguments.  (A header block on a fourth
+      // descriptor, --headers /dev/fd/3, cannot be opened when the
+      // descriptor is a socket, which is what Node's stdio pipes are.)
       const h = f.headers ?? {};
       if (h === null || typeof h !== 'object') throw new Usage('"headers" must be an object');
-      let block = '';
+      a.push('receive');
       for (const [k, v] of Object.entries(h)) {
         if (/[\r\n]/.test(k) || /[\r\n]/.test(str(v, 'headers'))) throw new Usage('a header with a line break');
-        block += `${k}: ${v}\n`;
+        a.push('--header', `${k}: ${v}`);
       }
-      return { bin: 'webhook', args: ['receive', '--headers', '/dev/fd/3'], stdin: str(f.body, 'body'), fd3: block };
+      return { bin: 'webhook', args: a, stdin: str(f.body, 'body') };
     }
     default:
       throw new Usage('unknown op');
@@ -187,7 +191,6 @@ export class OneShotTransport {
     const bin = cmd.bin === 'webhook' ? this.opts.webhookHelper : this.opts.helper;
     const args = [...(this.opts.conf ? ['--conf', String(this.opts.conf)] : []), ...cmd.args];
     const stdio = ['pipe', 'pipe', 'pipe'];
-    if (cmd.fd3 !== undefined) stdio.push('pipe');
     let child;
     try {
       child = spawn(bin, args, { stdio, env: { ...this.opts.env }, shell: false, windowsHide: true });
@@ -215,10 +218,6 @@ export class OneShotTransport {
     child.stderr.on('data', (s) => { err = (err + s).slice(-2000); });
     child.stdin.on('error', () => {});
     child.stdin.end(cmd.stdin);
-    if (cmd.fd3 !== undefined) {
-      child.stdio[3].on('error', () => {});
-      child.stdio[3].end(cmd.fd3);
-    }
     let spawnErr = null;
     child.on('error', (e) => { if (child.pid === undefined) spawnErr = e; });
     child.on('close', (code, signal) => {

@@ -150,6 +150,16 @@ describe('batch supervision (fake helper)', () => {
     assert.notEqual((await ag.call('pid')).pid, pid2);
   });
 
+  test('an op whose answer has an id of its own is sent without one and matched by order', async () => {
+    const ag = fake();
+    const [a, b, c] = await Promise.all([
+      ag.call('echo', { n: 1 }),
+      ag.transport.request('ownid', {}, { withoutId: true }),
+      ag.call('echo', { n: 3 }),
+    ]);
+    assert.deepEqual([a.n, b.id, b.sent_id, c.n], [1, 'msg_1', null, 3]);
+  });
+
   test('a helper that cannot be started fails requests at once', async () => {
     const ag = fake({ helper: join(tmp, 'no-such-helper') });
     const t0 = Date.now();

@@ -105,9 +105,13 @@ function wait(seconds) {
   return `in ${seconds} second${seconds === 1 ? '' : 's'}`;
 }
 
+function utc(t) {
+  return `${new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+}
+
 function when(lockedUntil) {
   if (lockedUntil === 'never') return 'until an administrator unlocks it';
-  return `until ${new Date(lockedUntil * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+  return `until ${utc(lockedUntil)}`;
 }
 
 // The message for a guard refusal (guard_check / guard_success), from the
@@ -263,7 +267,7 @@ export function createApp({ ag, users, enroller, issuer = 'authguard example', l
       const s = req.authguard.session;
       send(res, 200, page('Your account', html`
         <p id="who">Logged in as <strong>${s.user}</strong>.</p>
-        <p>Session <code>${s.sid.slice(0, 8)}…</code>, ends at the latest ${when(s.expires)}.</p>
+        <p>Session <code>${s.sid.slice(0, 8)}…</code>, ends at the latest at ${utc(s.expires)}.</p>
         <p><a href="/mfa">Two-factor authentication</a></p>
         <section id="api">
           <h2>API tokens</h2>
@@ -306,7 +310,7 @@ export function createApp({ ag, users, enroller, issuer = 'authguard example', l
           <label>Code from the app <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label>
           <button type="submit">Confirm</button>
         </form>
-        <p>Not confirmed, this set-up lapses ${when(answer.expires)}.</p>`));
+        <p>Not confirmed, this set-up lapses at ${utc(answer.expires)}.</p>`));
     }),
 
     'POST /mfa/confirm': guarded(session, async (req, res) => {

@@ -1,4 +1,5 @@
 #!/bin/bash
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # Real-browser end-to-end tests of the reference application
 # (examples/web) with the client package (clients/node): Debian's chromium,
 # headless, driven by playwright-core (npm; never `playwright`, which

@@ -320,6 +320,14 @@ export interface AuthGuardRequestState {
 }
 
 export type AuthGuardIncoming = IncomingMessage & { authguard?: AuthGuardRequestState };
+
+// What the middleware sets, on every request object (Express's Request
+// extends IncomingMessage).
+declare module 'http' {
+  interface IncomingMessage {
+    authguard?: AuthGuardRequestState;
+  }
+}
 export type Next = (err?: unknown) => void;
 export type Middleware = (req: AuthGuardIncoming, res: ServerResponse, next: Next) => Promise<void>;
 

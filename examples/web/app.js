@@ -387,6 +387,11 @@ export function createApp({ ag, users, enroller, issuer = 'authguard example', l
       try {
         r = await ag.webhookReceive({ headers, body });
       } catch (err) {
+        // A body that is not UTF-8 cannot be a Clerk event (nor travel in a
+        // JSON request): refused like a bad body.
+        if (err.code === 'EAUTHGUARD_USAGE' && err.answer?.message === 'body is not UTF-8') {
+          return json(res, 400, { error: 'bad_body' });
+        }
         // Status 2/3 and helper failures: not processed, the sender retries.
         log(`webhook error=${err.code}`);
         return json(res, 500, { error: 'not processed' });

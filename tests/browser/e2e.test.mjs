@@ -1,7 +1,9 @@
 // The seed's validations in a real browser: Debian's chromium, headless,
 // driven by playwright-core, against the reference application
 // (examples/web) on 127.0.0.1, with the helpers built in this tree and a
-// throwaway state.  Run by tests/browser/browser.sh (which installs
+// throwaway state: the session cookie's flags, a stolen cookie, logout, a
+// cross-site POST, the lock and the delays, enrollment and the second
+// factor, a Clerk webhook.  Run by tests/browser/browser.sh (which installs
 // playwright-core with npm ci and copies the application); see there.
 //
 // Time: the helpers read the clock from AUTHGUARD_TEST_TIME (test builds),
@@ -16,7 +18,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -53,8 +55,10 @@ function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts }).toString();
 }
 
+const webhookKey = randomBytes(24);
+
 function writeState() {
-  writeFileSync(join(tmp, 'webhook.secret'), `whsec_${randomBytes(24).toString('base64')}\n`, { mode: 0o600 });
+  writeFileSync(join(tmp, 'webhook.secret'), `whsec_${webhookKey.toString('base64')}\n`, { mode: 0o600 });
   writeFileSync(conf, [
     `state_file = ${join(tmp, 'state/state.db')}`,
     `secrets_key = ${join(tmp, 'keys/secrets.key')}`,
@@ -383,5 +387,28 @@ describe('reference application in chromium', { concurrency: 1 }, () => {
     const [b] = await Promise.all([page.waitForNavigation(), page.click('#code button[type=submit]')]);
     assert.equal(b.status(), 200);
     assert.ok(await sessionCookie(ctx));
+  });
+
+  test('a signed Clerk user.deleted webhook ends the user\'s browser session; replays and forgeries are refused', async () => {
+    const ctx = await newContext(UA_A);
+    const page = await ctx.newPage();
+    await login(page, 'alice@example.com', PW['alice@example.com']);
+    const send = (id, body, key = webhookKey) => {
+      const ts = String(app.now);
+      const sig = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64');
+      return fetchApp('/webhooks/clerk', {
+        method: 'POST', body,
+        headers: { 'content-type': 'application/json', 'svix-id': id, 'svix-timestamp': ts, 'svix-signature': `v1,${sig}` },
+      });
+    };
+    const body = JSON.stringify({ type: 'user.deleted', object: 'event', data: { id: 'alice@example.com', deleted: true } });
+    const forged = await send('msg_forged', body, randomBytes(24));
+    assert.equal(forged.status, 400);
+    assert.equal((await page.goto(`${app.url}/account`)).status(), 200, 'a forgery changes nothing');
+    const ok = await send('msg_1', body);
+    assert.deepEqual([ok.status, JSON.parse(ok.text).action], [200, 'user_sessions_ended']);
+    assert.equal((await page.goto(`${app.url}/account`)).status(), 401, 'the browser is logged out');
+    const again = await send('msg_1', body);
+    assert.equal(again.status, 200, 'a replay is acknowledged (the sender stops retrying) and changes nothing');
   });
 });

@@ -1,7 +1,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "json_out.h"
 #include "util.h"
 
 const char *cli_progname = "authguard";
@@ -128,21 +128,6 @@ cli_log_open(void)
 	openlog(cli_progname, LOG_PID, LOG_AUTHPRIV);
 }
 
-static void *
-json_alloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void
-json_release(void *p)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, malloc_usable_size(p));
-	free(p);
-}
-
 /* stdout's buffer: ours rather than one stdio allocates, so that tokens,
  * session ids and TOTP secrets printed through it can be wiped. */
 static char stdout_buf[16384];
@@ -157,7 +142,7 @@ wipe_stdout(void)
 void
 cli_json_wipe_memory(void)
 {
-	json_set_alloc_funcs(json_alloc, json_release);
+	ag_json_wipe_on_free();
 	if (setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
 	            sizeof(stdout_buf)) == 0)
 		atexit(wipe_stdout);
@@ -180,57 +165,7 @@ cli_print_json(json_t *obj)
 int
 cli_json_set_name(json_t *obj, const char *key, const char *name)
 {
-	static const char hexd[] = "0123456789abcdef";
-	char hkey[64], *esc = NULL, *hex = NULL;
-	size_t len, i, k, o = 0;
-	json_t *v = NULL, *h = NULL;
-	int ret = -1;
-
-	if (name == NULL)
-		return json_object_set_new(obj, key, json_null());
-	len = strlen(name);
-	if (ag_utf8_valid(name, len))
-		return json_object_set_new(obj, key, json_string(name));
-	if ((size_t)snprintf(hkey, sizeof(hkey), "%s_hex", key) >= sizeof(hkey) ||
-	    len > (SIZE_MAX - 1) / 4 || (esc = malloc(4 * len + 1)) == NULL ||
-	    (hex = malloc(2 * len + 1)) == NULL)
-		goto out;
-	for (i = 0; i < len; i += k) {
-		k = ag_utf8_decode(name + i, len - i, NULL);
-		if (k == 0 || name[i] == '\\') {
-			/* The escape character itself is escaped: \x5c, so the
-			 * printable form reads back to one name only. */
-			esc[o++] = '\\';
-			esc[o++] = 'x';
-			esc[o++] = hexd[(unsigned char)name[i] >> 4];
-			esc[o++] = hexd[(unsigned char)name[i] & 0xf];
-			k = 1;
-			continue;
-		}
-		memcpy(esc + o, name + i, k);
-		o += k;
-	}
-	esc[o] = '\0';
-	for (i = 0; i < len; i++) {
-		hex[2 * i] = hexd[(unsigned char)name[i] >> 4];
-		hex[2 * i + 1] = hexd[(unsigned char)name[i] & 0xf];
-	}
-	hex[2 * len] = '\0';
-	if ((v = json_string(esc)) == NULL || (h = json_string(hex)) == NULL)
-		goto out;
-	if (json_object_set(obj, key, v) != 0)
-		goto out;
-	if (json_object_set(obj, hkey, h) != 0) {
-		json_object_del(obj, key);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(v);
-	json_decref(h);
-	free(esc);
-	free(hex);
-	return ret;
+	return ag_json_set_name(obj, key, name);
 }
 
 json_t *

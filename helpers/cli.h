@@ -57,16 +57,7 @@ void cli_json_wipe_memory(void);
 /* Writes obj as one compact JSON line on stdout and releases it. */
 void cli_print_json(json_t *obj);
 
-/* Sets obj[key] to name, a string anyone may have chosen (a PAM user or
- * service name, a remote host, a web subject), as one representation
- * everywhere, so that no name can hide from a JSON reader:
- *   - valid UTF-8 (see ag_utf8_valid) is the JSON string as it is;
- *   - anything else becomes a printable form -- the well-formed UTF-8
- *     sequences kept, each other byte and each backslash written \xHH --
- *     and obj[key "_hex"] holds the exact bytes as lower-case hex.
- * key_hex is present exactly when the name is not UTF-8: then key is for
- * people and key_hex is the name.  name NULL sets null.  Returns 0, or -1
- * when out of memory (obj is then incomplete: drop it). */
+/* ag_json_set_name() (lib/json_out.h). */
 int cli_json_set_name(json_t *obj, const char *key, const char *name);
 
 /* JSON number for a time or a count; null for 0 when zero_is_null. */

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "json_out.h"
 #include "session.h"
 #include "token.h"
 #include "util.h"
@@ -72,7 +73,7 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 	struct token_issue_req req = { 0 };
 	json_error_t jerr;
 	json_t *out = NULL;
-	int c, claims_stdin = 0, code;
+	int c, claims_stdin = 0, code, nomem = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -93,7 +94,10 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 		usage_tokens();
 	if (claims_stdin) {
 		/* Strict: one JSON object, no duplicate members, bounded. */
-		req.extra = json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr);
+		req.extra = ag_json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK,
+		                          &jerr, &nomem);
+		if (nomem)
+			cli_die(CLI_INTERNAL, "--claims-stdin: out of memory");
 		if (req.extra == NULL || !json_is_object(req.extra))
 			cli_die(CLI_USAGE, "--claims-stdin: not a JSON object (%s)", jerr.text);
 	}
@@ -466,6 +470,7 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 	json_error_t jerr;
 	char *line;
 	ssize_t n;
+	int nomem = 0;
 
 	(void)argv;
 	if (argc != 1)
@@ -480,8 +485,13 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 			continue;
 		if (n < 0) {
 			code = usage_answer(&out, "request too long");
-		} else if ((req = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-		           !json_is_object(req)) {
+		} else if ((req = ag_json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr,
+		                                &nomem)) == NULL && nomem) {
+			/* never a request whose strings lost bytes for want of
+			 * memory (ag_json_loadb) */
+			code = CLI_INTERNAL;
+			out = json_pack("{s:s, s:s}", "error", "internal", "message", "out of memory");
+		} else if (req == NULL || !json_is_object(req)) {
 			code = usage_answer(&out, "not a JSON object");
 		} else if ((id = json_object_get(req, "id")) != NULL && !batch_id_ok(id)) {
 			code = usage_answer(&out, "id must be a number or a string of at most 256 bytes");

@@ -10,6 +10,7 @@
 
 #include "b64url.h"
 #include "error.h"
+#include "json_out.h"
 #include "jwt.h"
 #include "keyring.h"
 #include "util.h"
@@ -188,15 +189,17 @@ parse_object(const uint8_t *p, size_t n, int *nomem)
 {
 	json_error_t jerr;
 	json_t *j;
+	int failed = 0;
 
 	if (!depth_ok(p, n, AG_JWT_MAX_DEPTH))
 		return NULL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
-	errno = 0;
-	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL && errno == ENOMEM)
+	/* A failed allocation must not give a claim shorter than it was
+	 * signed: ag_json_loadb tells (jansson's own error would not). */
+	j = ag_json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr, &failed);
+	if (failed) {
 		*nomem = 1;
+		return NULL;
+	}
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "json_out.h"
 #include "safefile.h"
 #include "store.h"
 #include "util.h"
@@ -435,17 +436,18 @@ ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event 
 	json_error_t jerr;
 	json_t *root, *data;
 	size_t i;
-	int ret = AG_ERR_INVAL;
+	int ret = AG_ERR_INVAL, nomem = 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0 || len > AG_WEBHOOK_BODY_MAX)
 		return AG_ERR_INVAL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
-	errno = 0;
-	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* A failed allocation must not give a shorter "type" (an event
+	 * ignored, its message id spent): ag_json_loadb tells. */
+	root = ag_json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
+	if (nomem)
+		return AG_ERR_NOMEM;
 	if (root == NULL)
-		return errno == ENOMEM ? AG_ERR_NOMEM : AG_ERR_INVAL;
+		return AG_ERR_INVAL;
 	if (!json_is_object(root) ||
 	    copy_id(json_object_get(root, "type"), AG_WEBHOOK_TYPE_MAX, 1, ev->type,
 	            sizeof(ev->type)) != 0)

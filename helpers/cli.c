@@ -50,17 +50,7 @@ cli_die(int code, const char *fmt, ...)
 int
 cli_exit_for(int err)
 {
-	switch (err) {
-	case AG_ERR_CONFIG:
-	case AG_ERR_UNSAFE:
-	case AG_ERR_NOTFOUND:
-	case AG_ERR_INVAL:
-	case AG_ERR_TOOLONG:
-	case AG_ERR_RANGE:
-		return CLI_USAGE;
-	default:
-		return CLI_INTERNAL;
-	}
+	return ag_err_status(err);
 }
 
 /* Warnings about the file that loaded (at most one per key). */

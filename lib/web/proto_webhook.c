@@ -1,5 +1,7 @@
 /* Answers of the webhook ops: the request's headers and body handed to
- * lib/web/web_webhook.c as the sender sent them. */
+ * lib/web/web_webhook.c as the sender sent them.  The message id is the
+ * answer's "id", as the command has always printed it, and its
+ * "message_id", which a batch answer keeps (its "id" is the request's). */
 #include "autoconf.h"
 
 #include <stdlib.h>
@@ -69,7 +71,8 @@ webhook(struct ag_web_call *c, int apply)
 		name = ag_webhook_reason_name(res.reason);
 		o = ag_web_refusal(name);
 		if (o != NULL && res.msg.id[0] != '\0' &&
-		    json_object_set_new(o, "id", json_string(res.msg.id)) != 0) {
+		    (json_object_set_new(o, "id", json_string(res.msg.id)) != 0 ||
+		     json_object_set_new(o, "message_id", json_string(res.msg.id)) != 0)) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -80,13 +83,15 @@ webhook(struct ag_web_call *c, int apply)
 	}
 	if (!apply) {
 		ag_web_reply(c, AG_WEB_OK,
-		             json_pack("{s:b, s:s, s:I}", "valid", 1, "id", res.msg.id, "timestamp",
+		             json_pack("{s:b, s:s, s:s, s:I}", "valid", 1, "id", res.msg.id,
+		                       "message_id", res.msg.id, "timestamp",
 		                       (json_int_t)res.msg.timestamp));
 		return;
 	}
 	ag_web_reply(c, AG_WEB_OK,
-	             json_pack("{s:b, s:s, s:s, s:s, s:I, s:o}", "valid", 1, "id", res.msg.id,
-	                       "type", res.ev.type, "action", ag_web_webhook_action(res.ev.action),
+	             json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:o}", "valid", 1, "id", res.msg.id,
+	                       "message_id", res.msg.id, "type", res.ev.type, "action",
+	                       ag_web_webhook_action(res.ev.action),
 	                       "sessions_ended", (json_int_t)res.applied.sessions_ended,
 	                       "families_revoked",
 	                       res.applied.families_revoked >= 0

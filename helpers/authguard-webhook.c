@@ -108,11 +108,13 @@ read_header_file(const char *path, json_t *req)
 	if (buf == NULL)
 		cli_die(CLI_INTERNAL, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(errno));
-	r = read_bounded(fd, buf, AG_WEBHOOK_BLOCK_MAX, &len);
-	if (r < 0)
-		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(errno));
+	r = fd < 0 ? -1 : read_bounded(fd, buf, AG_WEBHOOK_BLOCK_MAX, &len);
+	if (r < 0) {
+		int e = errno;
+
+		free(buf);
+		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(e));
+	}
 	close(fd);
 	if (r > 0)
 		add_line(req, "", 0);
@@ -155,8 +157,12 @@ cmd_webhook(struct ag_web *w, int argc, char **argv)
 	 * the limit is enough for lib/web to refuse it. */
 	if ((body = malloc(AG_WEBHOOK_BODY_MAX + 1)) == NULL)
 		cli_die(CLI_INTERNAL, "out of memory");
-	if (read_bounded(STDIN_FILENO, (char *)body, AG_WEBHOOK_BODY_MAX, &len) < 0)
-		cli_die(CLI_USAGE, "cannot read the body on stdin: %s", strerror(errno));
+	if (read_bounded(STDIN_FILENO, (char *)body, AG_WEBHOOK_BODY_MAX, &len) < 0) {
+		int e = errno;
+
+		free(body);
+		cli_die(CLI_USAGE, "cannot read the body on stdin: %s", strerror(e));
+	}
 	web_req_bytes(req, "body", (const char *)body, len);
 	free(body);
 	return web_run(w, req);

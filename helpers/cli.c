@@ -203,11 +203,9 @@ out:
 }
 
 void
-cli_read_secret(char *buf, size_t max, const char *what)
+cli_die_line(int result, const char *what)
 {
-	switch (cli_read_line(buf, max)) {
-	case CLI_LINE_OK:
-		return;
+	switch (result) {
 	case CLI_LINE_BAD:
 		cli_die(CLI_USAGE, "%s on stdin: too long or not text", what);
 	case CLI_LINE_ERROR:
@@ -215,4 +213,13 @@ cli_read_secret(char *buf, size_t max, const char *what)
 	default:
 		cli_die(CLI_USAGE, "%s expected on stdin", what);
 	}
+}
+
+void
+cli_read_secret(char *buf, size_t max, const char *what)
+{
+	int r = cli_read_line(buf, max);
+
+	if (r != CLI_LINE_OK)
+		cli_die_line(r, what);
 }

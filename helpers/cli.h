@@ -84,4 +84,8 @@ int cli_read_line(char *buf, size_t max);
  * "WHAT on stdin: too long or not text". */
 void cli_read_secret(char *buf, size_t max, const char *what);
 
+/* Exits 2 with cli_read_secret()'s message for a cli_read_line() result
+ * other than CLI_LINE_OK. */
+void cli_die_line(int result, const char *what) __attribute__((noreturn));
+
 #endif

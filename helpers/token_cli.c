@@ -94,8 +94,11 @@ cmd_issue(struct ag_web *w, int argc, char **argv)
 		                       &nomem);
 		if (nomem)
 			cli_die(CLI_INTERNAL, "--claims-stdin: out of memory");
-		if (claims == NULL || !json_is_object(claims))
-			cli_die(CLI_USAGE, "--claims-stdin: not a JSON object (%s)", jerr.text);
+		if (claims == NULL || !json_is_object(claims)) {
+			json_decref(claims);
+			cli_die(CLI_USAGE, "--claims-stdin: not a JSON object (%s)",
+			        claims != NULL ? "an array or a scalar" : jerr.text);
+		}
 		web_req_set(req, "claims", claims);
 	}
 	return web_run(w, req);
@@ -245,7 +248,7 @@ int
 token_cmd_logout(struct ag_web *w, int argc, char **argv)
 {
 	size_t max = ag_web_token_input_max(w->cfg) + 1; /* the longest line and its NUL */
-	const char *member;
+	const char *member = NULL, *why;
 	char *line;
 	uint8_t hash[32];
 	json_t *req;
@@ -263,24 +266,26 @@ token_cmd_logout(struct ag_web *w, int argc, char **argv)
 		lines++;
 		if (got == CLI_LINE_EMPTY)
 			continue;
+		why = NULL;
 		if (got != CLI_LINE_OK)
-			cli_die(CLI_USAGE, "logout: input line too long or not text");
-		if (ag_session_parse_id(line, len, hash) == 0)
+			why = "input line too long or not text";
+		else if (ag_session_parse_id(line, len, hash) == 0)
 			member = "session";
 		else if (strncmp(line, REFRESH_PREFIX, strlen(REFRESH_PREFIX)) == 0)
 			member = "refresh_token";
 		else if (memchr(line, '.', len) != NULL)
 			member = "token";
-		else {
-			sodium_memzero(line, max);
-			cli_die(CLI_USAGE, "logout: a line is neither a session id nor a token");
-		}
-		if (json_object_get(req, member) != NULL) {
-			sodium_memzero(line, max);
-			cli_die(CLI_USAGE, "logout: two lines of the same kind");
-		}
-		web_req_bytes(req, member, line, len);
+		else
+			why = "a line is neither a session id nor a token";
+		if (why == NULL && json_object_get(req, member) != NULL)
+			why = "two lines of the same kind";
+		if (why == NULL)
+			web_req_bytes(req, member, line, len);
 		sodium_memzero(line, max);
+		if (why != NULL) {
+			free(line);
+			cli_die(CLI_USAGE, "logout: %s", why);
+		}
 	}
 	free(line);
 	if (json_object_get(req, "session") == NULL)

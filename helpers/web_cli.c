@@ -15,14 +15,30 @@ oom(void)
 	cli_die(CLI_INTERNAL, "out of memory");
 }
 
+/* The request being built: released (and so wiped, with cli.c's
+ * allocator) at exit when the command line dies before it is answered
+ * -- a logout may already hold a session id when its next line is
+ * refused. */
+static json_t *pending;
+
+static void
+drop_pending(void)
+{
+	json_decref(pending);
+	pending = NULL;
+}
+
 json_t *
 web_req(const char *op)
 {
-	json_t *req = json_pack("{s:s}", "op", op);
+	static int registered;
 
-	if (req == NULL)
+	if (!registered && atexit(drop_pending) == 0)
+		registered = 1;
+	drop_pending();
+	if ((pending = json_pack("{s:s}", "op", op)) == NULL)
 		oom();
-	return req;
+	return pending;
 }
 
 void
@@ -86,10 +102,14 @@ web_req_stdin(const struct ag_config *cfg, json_t *req, const char *name, const 
 	/* the longest input and its NUL: a longer line is a usage error */
 	size_t max = web_input_max(cfg, req, name) + 1;
 	char *buf = malloc(max);
+	int r;
 
 	if (buf == NULL)
 		oom();
-	cli_read_secret(buf, max, what);
+	if ((r = cli_read_line(buf, max)) != CLI_LINE_OK) {
+		free(buf); /* (wiped by cli_read_line) */
+		cli_die_line(r, what);
+	}
 	web_req_str(req, name, buf);
 	sodium_memzero(buf, max);
 	free(buf);
@@ -101,6 +121,8 @@ web_run(struct ag_web *w, json_t *req)
 	struct ag_web_reply rep;
 
 	ag_web_dispatch(w, req, &rep);
+	if (req == pending)
+		pending = NULL;
 	json_decref(req);
 	if (rep.note[0] != '\0')
 		cli_warn("%s", rep.note);

@@ -15,7 +15,8 @@
 
 #include "proto.h"
 
-/* A new request {"op": op}. */
+/* A new request {"op": op}: one at a time; released at exit if the
+ * command dies before web_run(). */
 json_t *web_req(const char *op);
 
 /* Sets member name of req to the bytes given, as they are: whether they

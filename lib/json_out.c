@@ -99,11 +99,10 @@ ag_json_wipe_on_free(void)
 	json_set_alloc_funcs(json_alloc, json_release);
 }
 
-/* Makes sure failed allocations are counted: jansson's default allocator
- * (malloc and free) is replaced by ours, which is compatible with it for
- * the blocks it already gave out. */
-static void
-count_failures(void)
+/* Ours replaces jansson's default allocator (malloc and free) only: it
+ * is compatible with it for the blocks that one already gave out. */
+void
+ag_json_wipe_by_default(void)
 {
 	json_malloc_t m = NULL;
 	json_free_t f = NULL;
@@ -128,7 +127,7 @@ ag_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error, in
 	unsigned long before;
 	json_t *j;
 
-	count_failures();
+	ag_json_wipe_by_default();
 	before = alloc_failures;
 	errno = 0;
 	j = json_loadb(buf, len, flags, error);
@@ -146,7 +145,7 @@ ag_json_loadf(FILE *f, size_t flags, json_error_t *error, int *nomem)
 	unsigned long before;
 	json_t *j;
 
-	count_failures();
+	ag_json_wipe_by_default();
 	before = alloc_failures;
 	errno = 0;
 	j = json_loadf(f, flags, error);

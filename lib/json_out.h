@@ -27,14 +27,17 @@ int ag_json_set_name(json_t *obj, const char *key, const char *name);
  * process-wide. */
 void ag_json_wipe_on_free(void);
 
+/* ag_json_wipe_on_free(), unless the program has set an allocator of its
+ * own: for library code that needs the property whoever calls it. */
+void ag_json_wipe_by_default(void);
+
 /* json_loadb() for input from outside, which fails instead of returning a
  * document when an allocation failed while parsing: jansson's lexer drops
  * the bytes it cannot store and may still return one -- a string cut
  * short ("session.revoked" as "session.revoke", an issuer that no longer
  * matches), its meaning changed.  Then NULL with *nomem set (an internal
- * error, not bad input); otherwise as json_loadb(), *nomem 0.  Installs
- * the allocator of ag_json_wipe_on_free() when jansson still uses its
- * default one. */
+ * error, not bad input); otherwise as json_loadb(), *nomem 0.  Calls
+ * ag_json_wipe_by_default(), whose allocator counts the failures. */
 json_t *ag_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error,
                       int *nomem);
 

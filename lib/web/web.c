@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "json_out.h"
 #include "net.h"
 #include "subject.h"
 #include "web_int.h"
@@ -16,6 +17,9 @@
 void
 ag_web_init(struct ag_web *w, const struct ag_config *cfg, const struct ag_log *log)
 {
+	/* Requests and answers hold tokens, session ids and codes: their
+	 * memory is wiped when freed, whichever front end runs us. */
+	ag_json_wipe_by_default();
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
 	if (log != NULL)

@@ -72,7 +72,9 @@ struct ag_web_err {
 	char message[AG_ERRBUF];
 };
 
-/* Sets up w for cfg (kept by reference) with events going to log. */
+/* Sets up w for cfg (kept by reference) with events going to log (NULL:
+ * dropped).  Makes jansson wipe what it frees, unless the program set an
+ * allocator of its own (ag_json_wipe_by_default()). */
 void ag_web_init(struct ag_web *w, const struct ag_config *cfg, const struct ag_log *log);
 
 /* Closes the state and frees the keys; w can be used again. */

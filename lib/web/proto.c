@@ -248,6 +248,23 @@ ag_web_note(struct ag_web_call *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Makes s valid UTF-8 for a JSON string: each byte of a malformed
+ * sequence becomes '?'.  (A message may quote a file name or the state's
+ * reason, bytes anyone chose; the line for people keeps them.) */
+static void
+utf8_clean(char *s)
+{
+	size_t len = strlen(s), i = 0, k;
+
+	while (i < len) {
+		if ((k = ag_utf8_decode(s + i, len - i, NULL)) == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
 /* An error answer: {"error": kind, "message": ...}.  The command line
  * of a token command prints it and names the kind on stderr; the others
  * say why on stderr only. */
@@ -257,11 +274,11 @@ reply_error(struct ag_web_call *c, int status, const char *kind, const char *msg
 	struct ag_web_reply *rep = c->rep;
 	char text[AG_ERRBUF], cli[AG_ERRBUF];
 	int on_stdout = (c->op->flags & AG_WEB_OP_ERRORS_ON_STDOUT) != 0;
-
 	json_t *answer;
 
 	render(templ ? c->op : NULL, msg, 0, text, sizeof(text));
 	render(templ ? c->op : NULL, msg, 1, cli, sizeof(cli));
+	utf8_clean(text);
 	answer = json_pack("{s:s, s:s}", "error", kind, "message", text);
 	ag_web_reply(c, status, answer);
 	if (answer == NULL)

@@ -246,6 +246,29 @@ test_names(void)
 	ag_web_reply_clear(&rep);
 }
 
+/* An error that quotes bytes that are not UTF-8 (a file name) still
+ * answers, with the bytes replaced; the line for people keeps them. */
+static void
+test_error_bytes(void)
+{
+	struct ag_config bad = cfg;
+	struct ag_web w2;
+	struct ag_web_reply rep;
+	json_t *req = json_pack("{s:s}", "op", "jwks");
+
+	snprintf(bad.token_keys_dir, sizeof(bad.token_keys_dir), "%s/caf\xe9", tmpdir);
+	ag_web_init(&w2, &bad, NULL);
+	ag_web_dispatch(&w2, req, &rep);
+	is_int(rep.status, AG_WEB_USAGE, "jwks from a key directory named in Latin-1: status 2");
+	is_str(member(&rep, "error"), "keys", "... error keys");
+	ok(member(&rep, "message") != NULL && strstr(member(&rep, "message"), "caf?") != NULL,
+	   "... the message names it, the byte replaced");
+	ok(strstr(rep.note, "caf\xe9") != NULL, "... the line for people keeps the byte");
+	ag_web_reply_clear(&rep);
+	ag_web_close(&w2);
+	json_decref(req);
+}
+
 static void
 test_fingerprint(void)
 {
@@ -601,6 +624,7 @@ main(void)
 		test_envelope();
 		test_members();
 		test_names();
+		test_error_bytes();
 		test_fingerprint();
 		test_sessions();
 		test_tokens();

@@ -90,8 +90,8 @@ cmd_issue(struct ag_web *w, int argc, char **argv)
 		usage_tokens();
 	if (claims_stdin) {
 		/* Strict: one JSON object, no duplicate members, bounded. */
-		claims = ag_json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr,
-		                       &nomem);
+		claims = ag_json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK,
+		                       &jerr, &nomem);
 		if (nomem)
 			cli_die(CLI_INTERNAL, "--claims-stdin: out of memory");
 		if (claims == NULL || !json_is_object(claims)) {

@@ -387,7 +387,8 @@ check_member(struct ag_web_call *c, const struct ag_web_field *f, json_t *v)
 		if (json_string_length(v) == 0)
 			snprintf(msg, sizeof(msg), "\"{%s}\" is empty", f->name);
 		else if (json_string_length(v) > max)
-			snprintf(msg, sizeof(msg), "\"{%s}\" is longer than %zu bytes", f->name, max);
+			snprintf(msg, sizeof(msg), "\"{%s}\" is longer than %zu bytes", f->name,
+			         max);
 		break;
 	case AG_WEB_BOOL:
 		if (!json_is_boolean(v))
@@ -400,8 +401,9 @@ check_member(struct ag_web_call *c, const struct ag_web_field *f, json_t *v)
 				snprintf(msg, sizeof(msg), "\"{%s}\" must be a positive integer",
 				         f->name);
 			else
-				snprintf(msg, sizeof(msg), "\"{%s}\" must be an integer from %lld to %lld",
-				         f->name, (long long)f->min, (long long)f->max);
+				snprintf(msg, sizeof(msg),
+				         "\"{%s}\" must be an integer from %lld to %lld", f->name,
+				         (long long)f->min, (long long)f->max);
 		}
 		break;
 	case AG_WEB_OBJECT:
@@ -410,8 +412,8 @@ check_member(struct ag_web_call *c, const struct ag_web_field *f, json_t *v)
 		break;
 	case AG_WEB_STRINGS:
 		if (!json_is_array(v) || (int64_t)json_array_size(v) > f->max) {
-			snprintf(msg, sizeof(msg), "{%s}: an array of at most %lld strings", f->name,
-			         (long long)f->max);
+			snprintf(msg, sizeof(msg), "{%s}: an array of at most %lld strings",
+			         f->name, (long long)f->max);
 			break;
 		}
 		json_array_foreach(v, i, x) {
@@ -492,7 +494,8 @@ ag_web_dispatch(struct ag_web *w, json_t *req, struct ag_web_reply *rep)
 		 * inside a UTF-8 sequence); the op's members are not
 		 * replaced in it */
 		if (strlen(key) <= 64 && strchr(key, '{') == NULL)
-			snprintf(msg, sizeof(msg), "unknown member \"%s\" for op %s", key, c.op->name);
+			snprintf(msg, sizeof(msg), "unknown member \"%s\" for op %s", key,
+			         c.op->name);
 		else
 			snprintf(msg, sizeof(msg), "unknown member for op %s", c.op->name);
 		ag_web_reply_usage(&c, msg);
@@ -535,7 +538,8 @@ ag_web_line_max(const struct ag_config *cfg)
 static int
 id_ok(const json_t *id)
 {
-	return json_is_number(id) || (json_is_string(id) && json_string_length(id) <= AG_WEB_ID_MAX);
+	return json_is_number(id) ||
+	       (json_is_string(id) && json_string_length(id) <= AG_WEB_ID_MAX);
 }
 
 json_t *

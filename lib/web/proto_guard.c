@@ -42,7 +42,7 @@ result_json(const struct ag_guard_result *res, int with_allowed)
 	    (with_allowed && json_object_set_new(o, "allowed", json_boolean(res->allowed)) != 0) ||
 	    (res->attempt != 0 &&
 	     json_object_set_new(o, "attempt", json_integer((json_int_t)res->attempt)) != 0) ||
-	    json_object_set_new(o, "reason", reason != NULL ? json_string(reason) : json_null()) != 0 ||
+	    json_object_set_new(o, "reason", reason ? json_string(reason) : json_null()) != 0 ||
 	    json_object_set_new(o, "retry_after", json_integer((json_int_t)retry)) != 0 ||
 	    json_object_set_new(o, "locked_until", locked_until_json(res->locked_until)) != 0 ||
 	    json_object_set_new(o, "failures", json_integer((json_int_t)res->failures)) != 0 ||
@@ -73,8 +73,8 @@ guard(struct ag_web_call *c, enum ag_web_guard_step step)
 	}
 	ag_web_reply(c, AG_WEB_REJECTED, result_json(&res, 1));
 	ag_format_wait(wait, sizeof(wait), res.retry_after);
-	ag_web_note(c, "refused: %s%s%s", reason_code(&res), res.retry_after > 0 ? ", retry in " : "",
-	            res.retry_after > 0 ? wait : "");
+	ag_web_note(c, "refused: %s%s%s", reason_code(&res),
+	            res.retry_after > 0 ? ", retry in " : "", res.retry_after > 0 ? wait : "");
 }
 
 void

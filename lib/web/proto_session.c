@@ -82,7 +82,8 @@ ag_web_do_session_create(struct ag_web_call *c)
 		json_decref(o);
 		refused(c, s.reason);
 	} else {
-		json_integer_set(json_object_get(o, "evicted"), (json_int_t)s.evicted); /* cannot fail */
+		json_integer_set(json_object_get(o, "evicted"),
+		                 (json_int_t)s.evicted); /* cannot fail */
 		ag_web_reply(c, AG_WEB_OK, o);
 	}
 	ag_web_session_res_clear(&s);
@@ -198,7 +199,8 @@ ag_web_do_session_end(struct ag_web_call *c)
 	else if (sid != NULL)
 		r = ag_web_session_end(c->w, AG_WEB_END_HANDLE, sid, strlen(sid), &e, &err);
 	else
-		r = ag_web_session_end(c->w, AG_WEB_END_ID, id, ag_web_arg_len(c, "session"), &e, &err);
+		r = ag_web_session_end(c->w, AG_WEB_END_ID, id, ag_web_arg_len(c, "session"), &e,
+		                       &err);
 	if (r != 0) {
 		ag_web_reply_err(c, &err);
 		return;

@@ -22,7 +22,9 @@ add_headers(struct ag_webhook_headers *h, json_t *headers)
 	if (json_is_array(headers)) {
 		/* "Name: value" lines, as the command line's --header */
 		json_array_foreach(headers, i, v) {
-			if (ag_webhook_header_add(h, json_string_value(v), json_string_length(v)) != 0)
+			size_t len = json_string_length(v);
+
+			if (ag_webhook_header_add(h, json_string_value(v), len) != 0)
 				return -1;
 		}
 		return 0;

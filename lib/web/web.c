@@ -120,8 +120,9 @@ ag_web_subject_key(struct ag_web *w, const char *input, const char *name,
 	int r;
 
 	if ((r = ag_subject_key(w->cfg, AG_REALM_WEB, name, key, &why)) != 0)
-		return ag_web_fail(err, r, ag_err_status(r), r == AG_ERR_NOMEM ? "internal" : "usage",
-		                   "{%s}: %s", input, why != NULL ? why : ag_strerror(r));
+		return ag_web_fail(err, r, ag_err_status(r),
+		                   r == AG_ERR_NOMEM ? "internal" : "usage", "{%s}: %s", input,
+		                   why != NULL ? why : ag_strerror(r));
 	return 0;
 }
 

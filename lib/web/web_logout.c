@@ -64,7 +64,8 @@ ag_web_logout(struct ag_web *w, const char *session, const char *access_token,
 	if ((r = ag_store_refresh_revoke(w->store, 0, NULL, NULL, sid, &n)) != 0)
 		return ag_web_state_fail(w, err, r);
 	out->families_revoked += n;
-	if ((r = ag_store_session_end(w->store, hash, NULL, NULL, ag_session_handle, &n, NULL)) != 0)
+	if ((r = ag_store_session_end(w->store, hash, NULL, NULL, ag_session_handle, &n, NULL)) !=
+	    0)
 		return ag_web_state_fail(w, err, r);
 	out->sessions_ended = n;
 	if (access_token != NULL) {

@@ -89,7 +89,8 @@ ag_web_session_prepare(struct ag_web *w, const char *user, const struct ag_web_f
 	ws->idle_expires = now + cfg->session_idle < ws->abs_expires ? now + cfg->session_idle
 	                                                             : ws->abs_expires;
 	if (ag_session_new_id(s->id, ws->id_hash) != 0)
-		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal", "no randomness");
+		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal",
+		                   "no randomness");
 	ag_session_handle(ws->id_hash, s->handle);
 	ag_session_cookie(cfg, s->id, cfg->session_lifetime, s->cookie);
 	return 0;
@@ -114,8 +115,8 @@ ag_web_session_commit(struct ag_web *w, struct ag_web_session_res *s, struct ag_
 		return 0;
 	}
 	if (s->evicted > 0)
-		ag_web_log(w, LOG_NOTICE, "session_evicted", "user", s->ws.user, NULL, NULL, "count",
-		           s->evicted);
+		ag_web_log(w, LOG_NOTICE, "session_evicted", "user", s->ws.user, NULL, NULL,
+		           "count", s->evicted);
 	ag_web_log(w, LOG_INFO, "session_created", "user", s->ws.user, "sid", s->handle, NULL, 0);
 	return 0;
 }
@@ -152,8 +153,9 @@ ag_web_session_check(struct ag_web *w, const char *id, size_t len, const uint8_t
 	ag_session_handle(hash, s->handle);
 	if (v != AG_SESSION_OK) {
 		if (v == AG_SESSION_MISMATCH)
-			ag_web_log(w, LOG_WARNING, "session_fingerprint_mismatch", "user", s->ws.user,
-			           "sid", s->handle, "revoked", cfg->session_revoke_on_mismatch);
+			ag_web_log(w, LOG_WARNING, "session_fingerprint_mismatch", "user",
+			           s->ws.user, "sid", s->handle, "revoked",
+			           cfg->session_revoke_on_mismatch);
 		ag_web_session_res_clear(s);
 		s->reason = verdict_reason(v);
 		return 0;
@@ -180,7 +182,8 @@ ag_web_session_rotate(struct ag_web *w, const char *id, size_t len,
 		return 0;
 	}
 	if (ag_session_new_id(s->id, nhash) != 0)
-		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal", "no randomness");
+		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal",
+		                   "no randomness");
 	ag_session_handle(hash, old_sid);
 	ag_session_handle(nhash, s->handle);
 	if ((r = ag_web_need_store(w, err)) != 0) {
@@ -263,8 +266,8 @@ ag_web_session_end(struct ag_web *w, enum ag_web_end_by by, const char *what, si
 	}
 	if ((r = ag_web_need_store(w, err)) != 0)
 		return r;
-	r = ag_store_session_end(w->store, user != NULL ? NULL : hash, user, NULL, ag_session_handle,
-	                         &out->sessions, &out->families);
+	r = ag_store_session_end(w->store, user != NULL ? NULL : hash, user, NULL,
+	                         ag_session_handle, &out->sessions, &out->families);
 	if (r == 0 && user != NULL) {
 		/* Also the families tied to no session ("log out everywhere"). */
 		r = ag_store_refresh_revoke(w->store, 0, NULL, user, NULL, &more);

@@ -123,8 +123,9 @@ check_sid(struct ag_web *w, const char *sid, const char *key, int *same,
 
 	*same = 0;
 	if (ag_session_handle_parse(sid, sh) != 0)
-		return ag_web_fail(err, AG_ERR_INVAL, AG_WEB_USAGE, "usage",
-		                   "{sid} must be a session handle (the \"sid\" of session create)");
+		return ag_web_fail(
+		        err, AG_ERR_INVAL, AG_WEB_USAGE, "usage",
+		        "{sid} must be a session handle (the \"sid\" of session create)");
 	if ((r = ag_web_need_store(w, err)) != 0)
 		return r;
 	if ((owner = malloc(sizeof(*owner))) == NULL)
@@ -242,9 +243,11 @@ ag_web_refresh(struct ag_web *w, const char *token, size_t len, struct ag_web_to
 	    (r = ag_web_need_store(w, err)) != 0)
 		return r;
 	if (ag_opaque_new(AG_WEB_REFRESH_PREFIX, out->refresh_token, next_hash) != 0)
-		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal", "no randomness");
-	r = ag_store_refresh_redeem(w->store, hash, next_hash, ag_clock_now(), w->cfg->refresh_grace,
-	                            ag_session_handle_parse, &outcome, &info);
+		return ag_web_fail(err, AG_ERR_SYSTEM, AG_WEB_INTERNAL, "internal",
+		                   "no randomness");
+	r = ag_store_refresh_redeem(w->store, hash, next_hash, ag_clock_now(),
+	                            w->cfg->refresh_grace, ag_session_handle_parse, &outcome,
+	                            &info);
 	if (r != 0) {
 		ag_web_state_fail(w, err, r);
 		goto fail;
@@ -265,7 +268,8 @@ ag_web_refresh(struct ag_web *w, const char *token, size_t len, struct ag_web_to
 		    (r = ag_store_session_alive(w->store, sh, ag_clock_now(), &alive, NULL)) != 0 ||
 		    !alive) {
 			if (r == 0)
-				r = ag_store_refresh_revoke(w->store, info.family, NULL, NULL, NULL, &n);
+				r = ag_store_refresh_revoke(w->store, info.family, NULL, NULL, NULL,
+				                            &n);
 			if (r != 0) {
 				ag_web_state_fail(w, err, r);
 				goto fail;

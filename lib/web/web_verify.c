@@ -76,7 +76,8 @@ ag_web_verify(struct ag_web *w, const char *token, size_t len, struct ag_web_ver
 	if (json_object_get(claims, "sid") != NULL) {
 		sid = json_string_value(json_object_get(claims, "sid"));
 		if (sid == NULL || ag_session_handle_parse(sid, hash) != 0 ||
-		    (r = ag_store_session_alive(w->store, hash, now, &alive, NULL)) != 0 || !alive) {
+		    (r = ag_store_session_alive(w->store, hash, now, &alive, NULL)) != 0 ||
+		    !alive) {
 			if (r != 0)
 				ag_web_state_fail(w, err, r);
 			else
@@ -183,7 +184,8 @@ ag_web_revoke(struct ag_web *w, enum ag_web_revoke_what what, const char *in, si
 		return r;
 	if (memchr(in, '.', len) != NULL) {
 		/* A whole token: only a genuine one names a jti worth storing. */
-		if ((r = ag_web_need_identity(w, err)) != 0 || (r = ag_web_need_keyring(w, err)) != 0)
+		if ((r = ag_web_need_identity(w, err)) != 0 ||
+		    (r = ag_web_need_keyring(w, err)) != 0)
 			return r;
 		r = verify_any_audience(w, in, len, now, &claims, &reason);
 		if (r != 0 && reason == AG_JWT_EXPIRED) {
@@ -196,7 +198,8 @@ ag_web_revoke(struct ag_web *w, enum ag_web_revoke_what what, const char *in, si
 		}
 		ag_strlcpy(out->jti, json_string_value(json_object_get(claims, "jti")),
 		           sizeof(out->jti));
-		out->until = json_integer_value(json_object_get(claims, "exp")) + w->cfg->token_leeway;
+		out->until =
+		        json_integer_value(json_object_get(claims, "exp")) + w->cfg->token_leeway;
 		json_decref(claims);
 	} else if (is_jti(in, len)) {
 		memcpy(out->jti, in, len);

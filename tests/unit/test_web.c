@@ -107,7 +107,8 @@ test_table(void)
 			    strcmp(f->name, "op") == 0 || strcmp(f->name, "id") == 0)
 				bad++;
 			for (k = 0; f->name[k] != '\0'; k++)
-				if (!((f->name[k] >= 'a' && f->name[k] <= 'z') || f->name[k] == '_'))
+				if (!((f->name[k] >= 'a' && f->name[k] <= 'z') ||
+				      f->name[k] == '_'))
 					bad++;
 		}
 	}
@@ -115,10 +116,11 @@ test_table(void)
 	               "named for the command line, bounds exactly on stdin inputs");
 	is_int((int64_t)ag_web_field_max(&cfg, ag_web_op_field(ag_web_op_find("verify"), "token")),
 	       16384, "a token on stdin: up to 16 KiB (twice token_max_len is less)");
-	is_int((int64_t)ag_web_field_max(&cfg,
-	                                 ag_web_op_field(ag_web_op_find("session_check"), "session")),
+	is_int((int64_t)ag_web_field_max(
+	               &cfg, ag_web_op_field(ag_web_op_find("session_check"), "session")),
 	       AG_WEB_SESSION_INPUT_MAX, "a session id: up to 54 bytes");
-	is_int((int64_t)ag_web_field_max(&cfg, ag_web_op_field(ag_web_op_find("mfa_verify"), "code")),
+	is_int((int64_t)ag_web_field_max(&cfg,
+	                                 ag_web_op_field(ag_web_op_find("mfa_verify"), "code")),
 	       255, "a code: up to 255 bytes");
 	ok(ag_web_line_max(&cfg) >= 2 * (size_t)AG_WEBHOOK_BODY_MAX,
 	   "a batch line holds the largest webhook body as a JSON string");
@@ -129,9 +131,11 @@ test_envelope(void)
 {
 	char line[400];
 
-	is_str(answer("not json"), "{\"error\":\"usage\",\"message\":\"not a JSON object\",\"status\":2}",
+	is_str(answer("not json"),
+	       "{\"error\":\"usage\",\"message\":\"not a JSON object\",\"status\":2}",
 	       "a line that is not JSON: usage, no id");
-	is_str(answer("[1,2]"), "{\"error\":\"usage\",\"message\":\"not a JSON object\",\"status\":2}",
+	is_str(answer("[1,2]"),
+	       "{\"error\":\"usage\",\"message\":\"not a JSON object\",\"status\":2}",
 	       "an array: usage");
 	is_str(answer("{\"id\":1,\"op\":\"jwks\",\"op\":\"verify\"}"),
 	       "{\"error\":\"usage\",\"message\":\"not a JSON object\",\"status\":2}",
@@ -146,8 +150,9 @@ test_envelope(void)
 	is_str(answer("{\"id\":\"x\",\"op\":\"frobnicate\"}"),
 	       "{\"error\":\"usage\",\"id\":\"x\",\"message\":\"unknown op\",\"status\":2}",
 	       "an unknown op: usage, the id echoed");
-	is_str(answer("{\"id\":-7}"), "{\"error\":\"usage\",\"id\":-7,\"message\":\"no \\\"op\\\"\","
-	                              "\"status\":2}",
+	is_str(answer("{\"id\":-7}"),
+	       "{\"error\":\"usage\",\"id\":-7,\"message\":\"no \\\"op\\\"\","
+	       "\"status\":2}",
 	       "no op");
 	is_str(answer("{\"op\":7}"),
 	       "{\"error\":\"usage\",\"message\":\"\\\"op\\\" must be a string\",\"status\":2}",
@@ -175,24 +180,28 @@ test_members(void)
 	static const struct {
 		const char *req, *message;
 	} cases[] = {
-		{ "{\"op\":\"verify\"}", "\"token\" required" },
-		{ "{\"op\":\"verify\",\"token\":12}", "\"token\" must be a string" },
-		{ "{\"op\":\"verify\",\"token\":null}", "\"token\" must be a string" },
-		{ "{\"op\":\"verify\",\"token\":\"\"}", "\"token\" is empty" },
-		{ "{\"op\":\"issue\",\"sub\":\"a\",\"refresh\":1}", "\"refresh\" must be true or false" },
-		{ "{\"op\":\"issue\",\"sub\":\"a\",\"ttl\":0}", "\"ttl\" must be a positive integer" },
-		{ "{\"op\":\"issue\",\"sub\":\"a\",\"ttl\":1.5}", "\"ttl\" must be a positive integer" },
-		{ "{\"op\":\"issue\",\"sub\":\"a\",\"claims\":[]}", "\"claims\" must be a JSON object" },
-		{ "{\"op\":\"session_check\",\"session\":\"s\",\"attrs\":[1]}",
-		  "attrs: an array of at most 8 strings" },
-		{ "{\"op\":\"webhook_receive\",\"body\":\"\",\"headers\":{\"a\":1}}",
-		  "\"headers\" must be an object of header names and values (strings, or arrays of "
-		  "strings), or an array of \"Name: value\" lines" },
-		{ "{\"op\":\"webhook_receive\",\"body\":\"\",\"headers\":[\"a: b\",2]}",
-		  "\"headers\" must be an object of header names and values (strings, or arrays of "
-		  "strings), or an array of \"Name: value\" lines" },
-		{ "{\"op\":\"guard_check\",\"subject\":\"a\",\"attempt\":1}",
-		  "unknown member \"attempt\" for op guard_check" },
+	        {"{\"op\":\"verify\"}", "\"token\" required"},
+	        {"{\"op\":\"verify\",\"token\":12}", "\"token\" must be a string"},
+	        {"{\"op\":\"verify\",\"token\":null}", "\"token\" must be a string"},
+	        {"{\"op\":\"verify\",\"token\":\"\"}", "\"token\" is empty"},
+	        {"{\"op\":\"issue\",\"sub\":\"a\",\"refresh\":1}",
+	         "\"refresh\" must be true or false"},
+	        {"{\"op\":\"issue\",\"sub\":\"a\",\"ttl\":0}",
+	         "\"ttl\" must be a positive integer"},
+	        {"{\"op\":\"issue\",\"sub\":\"a\",\"ttl\":1.5}",
+	         "\"ttl\" must be a positive integer"},
+	        {"{\"op\":\"issue\",\"sub\":\"a\",\"claims\":[]}",
+	         "\"claims\" must be a JSON object"},
+	        {"{\"op\":\"session_check\",\"session\":\"s\",\"attrs\":[1]}",
+	         "attrs: an array of at most 8 strings"},
+	        {"{\"op\":\"webhook_receive\",\"body\":\"\",\"headers\":{\"a\":1}}",
+	         "\"headers\" must be an object of header names and values (strings, or arrays of "
+	         "strings), or an array of \"Name: value\" lines"},
+	        {"{\"op\":\"webhook_receive\",\"body\":\"\",\"headers\":[\"a: b\",2]}",
+	         "\"headers\" must be an object of header names and values (strings, or arrays of "
+	         "strings), or an array of \"Name: value\" lines"},
+	        {"{\"op\":\"guard_check\",\"subject\":\"a\",\"attempt\":1}",
+	         "unknown member \"attempt\" for op guard_check"},
 	};
 	struct ag_web_reply rep;
 	size_t i;
@@ -204,7 +213,8 @@ test_members(void)
 		           member(&rep, "message") != NULL &&
 		           strcmp(member(&rep, "message"), cases[i].message) == 0,
 		   "%s: status 2, %s", cases[i].req, cases[i].message);
-		if (member(&rep, "message") != NULL && strcmp(member(&rep, "message"), cases[i].message))
+		if (member(&rep, "message") != NULL &&
+		    strcmp(member(&rep, "message"), cases[i].message))
 			diag("got: %s", member(&rep, "message"));
 		ag_web_reply_clear(&rep);
 	}
@@ -227,7 +237,8 @@ test_names(void)
 
 	dispatch("{\"op\":\"session_check\",\"session\":\"ags_x\",\"user_agent_hash\":\"abc\"}",
 	         &rep);
-	is_str(member(&rep, "message"), "user_agent_hash: 64 hex digits (and no user_agent or attrs)",
+	is_str(member(&rep, "message"),
+	       "user_agent_hash: 64 hex digits (and no user_agent or attrs)",
 	       "a bad hash: the answer names the members");
 	is_str(rep.note, "usage: --user-agent-hash: 64 hex digits (and no --user-agent or --attr)",
 	       "... the note the options, after the kind (a token command)");
@@ -293,7 +304,8 @@ test_fingerprint(void)
 	ag_session_fingerprint("UA", NULL, 0, want);
 	sodium_bin2hex(hex, sizeof(hex), want, 32);
 	in.user_agent_hash = hex;
-	is_int(ag_web_fingerprint(&in, fp, &err), AG_ERR_INVAL, "a User-Agent and its hash: refused");
+	is_int(ag_web_fingerprint(&in, fp, &err), AG_ERR_INVAL,
+	       "a User-Agent and its hash: refused");
 	in.user_agent = NULL;
 	is_int(ag_web_fingerprint(&in, fp, &err), 0, "the hash alone");
 	ok(memcmp(fp, want, 32) == 0, "... is the fingerprint it spells");
@@ -342,7 +354,8 @@ test_sessions(void)
 	is_str(err.message, "{user}: 1 to 4096 bytes", "... naming the user");
 	is_int(ag_web_session_prepare(&w, "Carol@Example.com", &in, "c", &a, &err), 0,
 	       "prepare: a new id, nothing stored yet");
-	is_int(ag_web_session_check(&w, a.id, strlen(a.id), fp, &r, &err), 0, "check before commit");
+	is_int(ag_web_session_check(&w, a.id, strlen(a.id), fp, &r, &err), 0,
+	       "check before commit");
 	is_str(r.reason, "unknown", "... the prepared session is not there yet");
 	is_int(ag_web_session_commit(&w, &a, &err), 0, "commit: stored");
 	is_str(a.ws.user, "Carol@Example.com", "the user as given");

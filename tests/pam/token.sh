@@ -464,7 +464,7 @@ ag_say "interoperability: jose and PyJWT"
 for alg in EdDSA ES256 HS256; do
 	use "k$alg"
 	keyfile=$(eval echo "\$KEY_$alg")
-	# the sub claim keeps the spelling issue was given (its key is folded)
+	# the sub claim keeps the spelling issue was given (its family is keyed by the fold)
 	tk issue --sub "alice-$alg" --claims-stdin <<<'{"role":"admin"}'
 	read -r TOK < <(jf "$AG_JSON" token)
 	ag_expect_eq "$alg: issue exits 0, header alg $alg" "0 $alg" "$AG_RC $(jf "$(tt part "$TOK" 0)" alg)"

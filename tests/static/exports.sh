@@ -15,6 +15,16 @@ if [ "$got" != "$want" ]; then
 fi
 echo "ok - exports exactly: $(echo "$got" | tr '\n' ' ')"
 
+# The module loads no library it has no use for inside sshd or sudo:
+# JSON, OpenSSL (tokens, the web API), PostgreSQL (a loadable back end),
+# QR codes.  Those stay in the helpers' libraries (Makefile.am).
+needed=$(readelf -d "$mod" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+if bad=$(grep -E '^lib(jansson|crypto|ssl|pq|qrencode|png)\.' <<<"$needed"); then
+	echo "FAIL: the module needs $(echo "$bad" | tr '\n' ' ')"
+	exit 1
+fi
+echo "ok - the module needs only: $(echo "$needed" | tr '\n' ' ')"
+
 # An ASan build needs its runtime loaded first (AG_PRELOAD_EXTRA); the
 # interpreter's own allocations are not ours to leak-check.
 LD_PRELOAD=${AG_PRELOAD_EXTRA:-} ASAN_OPTIONS=detect_leaks=0 python3 - "$mod" <<'PY'

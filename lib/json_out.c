@@ -68,14 +68,19 @@ out:
 	return ret;
 }
 
-/* Allocations that failed in this thread: a parse during which one did
- * cannot be trusted (ag_json_loadb). */
+/* The allocator json_alloc calls (NULL: malloc), and the allocations
+ * that failed in this thread: a parse during which one did cannot be
+ * trusted (ag_json_loadb). */
+static json_malloc_t inner_malloc;
 static _Thread_local unsigned long alloc_failures;
 
+/* Never a tail call (the result is looked at), so that the fault-injection
+ * tests, which count the allocations a helper makes itself, fail jansson's
+ * allocations in every build, optimised or not (tests/lib/fault_inject.c). */
 static void *
 json_alloc(size_t n)
 {
-	void *p = malloc(n);
+	void *p = inner_malloc != NULL ? inner_malloc(n) : malloc(n);
 
 	if (p == NULL)
 		alloc_failures++;
@@ -96,11 +101,14 @@ json_release(void *p)
 void
 ag_json_wipe_on_free(void)
 {
+	inner_malloc = NULL;
 	json_set_alloc_funcs(json_alloc, json_release);
 }
 
-/* Ours replaces jansson's default allocator (malloc and free) only: it
- * is compatible with it for the blocks that one already gave out. */
+/* Ours replaces jansson's default allocator (malloc and free), with which
+ * it is compatible for the blocks that one already gave out.  An
+ * allocator a program installed itself is kept, with the counting in
+ * front of its malloc (its free stays): failures are counted either way. */
 void
 ag_json_wipe_by_default(void)
 {
@@ -110,6 +118,10 @@ ag_json_wipe_by_default(void)
 	json_get_alloc_funcs(&m, &f);
 	if (m == malloc)
 		ag_json_wipe_on_free();
+	else if (m != json_alloc) {
+		inner_malloc = m;
+		json_set_alloc_funcs(json_alloc, f);
+	}
 }
 
 /* Whether an allocation failed since before: counted by our allocator,

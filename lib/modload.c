@@ -41,7 +41,7 @@ module_dir(const struct ag_module *mod)
 static int
 load(struct ag_module *mod, char err[AG_ERRBUF])
 {
-	char path[4096];
+	char path[4096], dir[4096];
 	const char *reason = NULL;
 	const void *sym;
 	struct stat sb;
@@ -53,8 +53,9 @@ load(struct ag_module *mod, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF, "%s: module path too long", mod->what);
 		return AG_ERR_CONFIG;
 	}
-	if ((r = ag_safe_check_parents(path, &reason)) != 0) {
-		snprintf(err, AG_ERRBUF, "%s %s: a directory above it %s", mod->what, path, reason);
+	if ((r = ag_safe_check_parents_at(path, dir, sizeof(dir), &reason)) != 0) {
+		snprintf(err, AG_ERRBUF, "%s %s %s%s%s%s", mod->what, path, reason,
+		         dir[0] != '\0' ? " (" : "", dir, dir[0] != '\0' ? ")" : "");
 		return r;
 	}
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {

@@ -16,6 +16,11 @@
 #   BENCH_TOOL        "bash" (default: interleaved date +%s%N loop) or
 #                     "hyperfine" (hyperfine --runs BENCH_N, not interleaved)
 #   AUTHGUARD_MODULE  default $(dirname $0)/../pam_authguard/.libs/pam_authguard.so
+#   AUTHGUARD_TEST_SERVICE_DIR  where a test build (--enable-test-clock) of
+#                     the module loads its state service authsvc-direct.so
+#                     from; default: the build tree's lib/.libs beside
+#                     AUTHGUARD_MODULE.  A release build loads the installed
+#                     one ($libdir/authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
 #   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB, PAM_SECURITY_DIR   library locations
 #
@@ -60,6 +65,8 @@ if has authguard; then
 	[[ -x $AUTHGUARD_CTL ]] ||
 		die 2 "authguard-ctl not found: $AUTHGUARD_CTL (build it first or set AUTHGUARD_CTL)"
 	AUTHGUARD_MODULE=$(cd "$(dirname "$AUTHGUARD_MODULE")" && pwd)/$(basename "$AUTHGUARD_MODULE")
+	: "${AUTHGUARD_TEST_SERVICE_DIR:=$(cd "$(dirname "$AUTHGUARD_MODULE")/../../lib/.libs" 2>/dev/null && pwd)}"
+	export AUTHGUARD_TEST_SERVICE_DIR
 fi
 if [[ $TOOL == hyperfine ]]; then
 	command -v hyperfine >/dev/null || die 2 "BENCH_TOOL=hyperfine but hyperfine is not installed"

@@ -23,7 +23,7 @@
 #                     the module loads its state service authsvc-direct.so
 #                     from; default: the build tree's lib/.libs beside
 #                     AUTHGUARD_MODULE.  A release build loads the installed
-#                     one ($libdir/authguard) and ignores this
+#                     one ($libdir/pam_authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
 #   AUTHGUARD_REF_MODULE, AUTHGUARD_REF_CTL  the module and authguard-ctl of
 #                     the reference build (required for "reference"); its

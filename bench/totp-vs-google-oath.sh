@@ -48,7 +48,7 @@
 #                     the module loads its state service authsvc-direct.so
 #                     from; default: the build tree's lib/.libs beside
 #                     AUTHGUARD_MODULE.  A release build loads the installed
-#                     one ($libdir/authguard) and ignores this
+#                     one ($libdir/pam_authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
 #   AUTHGUARD_ENROLL  default $(dirname $0)/../helpers/authguard-enroll
 #   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB, PAM_SECURITY_DIR   library locations

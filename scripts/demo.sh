@@ -11,9 +11,9 @@ cd "$src"
 
 build=$src/build/demo
 # A release build loads its state service (authsvc-direct.so) only from
-# LIBDIR/authguard: that directory is inside the build directory here, and
+# LIBDIR/pam_authguard: that directory is inside the build directory here, and
 # only those modules are installed (nothing outside it is touched).
-if [ ! -f "$build/installed/authguard/authsvc-direct.so" ]; then
+if [ ! -f "$build/installed/pam_authguard/authsvc-direct.so" ]; then
 	echo "--- building (release configuration) in build/demo"
 	[ -f Makefile ] && make distclean >/dev/null 2>&1 || true
 	autoreconf -fi >/dev/null

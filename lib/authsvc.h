@@ -10,7 +10,12 @@
  * the store in the calling process, as the module always did; another may
  * carry the same calls to a daemon that holds the state and the keys.  So
  * that one can, everything in and out is a plain struct, a string or a
- * number, and no operation hands out a pointer into the state.
+ * number, and no operation hands out a pointer into the state.  open()
+ * and reuse() take the module's whole configuration (its file and its
+ * arguments) and its log sink: the direct service applies them as the
+ * module always did; a daemon client may keep them on its side (its socket,
+ * its timeouts, where events go) while the daemon applies its own policy,
+ * its requests carrying the ag_guard_req, the user, the code, the row.
  *
  * Every int function returns 0 or a negative AG_ERR_*; any error means
  * "deny", with a reason for the log from errmsg(). */

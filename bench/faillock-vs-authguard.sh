@@ -1,10 +1,13 @@
 #!/bin/bash
 # Time one failed authentication, as a whole pamtester process under
-# pam_wrapper + nss_wrapper, for three PAM stacks:
+# pam_wrapper + nss_wrapper, for these PAM stacks:
 #
 #   baseline   pam_exec password check only
 #   faillock   Linux-PAM pam_faillock preauth / pam_exec / authfail / authsucc
 #   authguard  pam_authguard preauth / pam_exec / authfail / authsucc
+#   reference  (when asked for) the authguard stack with the module of a
+#              reference build, e.g. the one before a change, on a state of
+#              its own
 #
 # The configurations are run in interleaved rounds so that load changes on a
 # shared machine hit all of them alike.  Nothing under /etc/pam.d is used.
@@ -16,7 +19,15 @@
 #   BENCH_TOOL        "bash" (default: interleaved date +%s%N loop) or
 #                     "hyperfine" (hyperfine --runs BENCH_N, not interleaved)
 #   AUTHGUARD_MODULE  default $(dirname $0)/../pam_authguard/.libs/pam_authguard.so
+#   AUTHGUARD_TEST_SERVICE_DIR  where a test build (--enable-test-clock) of
+#                     the module loads its state service authsvc-direct.so
+#                     from; default: the build tree's lib/.libs beside
+#                     AUTHGUARD_MODULE.  A release build loads the installed
+#                     one ($libdir/pam_authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
+#   AUTHGUARD_REF_MODULE, AUTHGUARD_REF_CTL  the module and authguard-ctl of
+#                     the reference build (required for "reference"); its
+#                     AUTHGUARD_REF_SERVICE_DIR defaults like the one above
 #   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB, PAM_SECURITY_DIR   library locations
 #
 # Exit status: 0 done, 1 a stack did not behave as expected, 2 missing input.
@@ -40,7 +51,7 @@ die() { echo "faillock-vs-authguard: $2" >&2; exit "$1"; }
 [[ $N =~ ^[1-9][0-9]*$ ]] || die 2 "BENCH_N must be a positive integer"
 [[ $ROUND =~ ^[1-9][0-9]*$ ]] || die 2 "BENCH_ROUND must be a positive integer"
 for c in "${CONFIGS[@]}"; do
-	case $c in baseline|faillock|authguard) ;;
+	case $c in baseline|faillock|authguard|reference) ;;
 	*) die 2 "unknown configuration '$c' in BENCH_CONFIGS" ;;
 	esac
 done
@@ -60,6 +71,13 @@ if has authguard; then
 	[[ -x $AUTHGUARD_CTL ]] ||
 		die 2 "authguard-ctl not found: $AUTHGUARD_CTL (build it first or set AUTHGUARD_CTL)"
 	AUTHGUARD_MODULE=$(cd "$(dirname "$AUTHGUARD_MODULE")" && pwd)/$(basename "$AUTHGUARD_MODULE")
+	: "${AUTHGUARD_TEST_SERVICE_DIR:=$(cd "$(dirname "$AUTHGUARD_MODULE")/../../lib/.libs" 2>/dev/null && pwd)}"
+fi
+if has reference; then
+	[[ -f ${AUTHGUARD_REF_MODULE:-} && -x ${AUTHGUARD_REF_CTL:-} ]] ||
+		die 2 "configuration 'reference' needs AUTHGUARD_REF_MODULE and AUTHGUARD_REF_CTL"
+	AUTHGUARD_REF_MODULE=$(cd "$(dirname "$AUTHGUARD_REF_MODULE")" && pwd)/$(basename "$AUTHGUARD_REF_MODULE")
+	: "${AUTHGUARD_REF_SERVICE_DIR:=$(cd "$(dirname "$AUTHGUARD_REF_MODULE")/../../lib/.libs" 2>/dev/null && pwd)}"
 fi
 if [[ $TOOL == hyperfine ]]; then
 	command -v hyperfine >/dev/null || die 2 "BENCH_TOOL=hyperfine but hyperfine is not installed"
@@ -128,11 +146,35 @@ EOF
 	"$AUTHGUARD_CTL" --conf "$TMP/authguard.conf" init >/dev/null ||
 		die 1 "'$AUTHGUARD_CTL --conf $TMP/authguard.conf init' failed"
 fi
+if has reference; then
+	mkdir -m 700 "$TMP/state-ref"
+	cat >"$TMP/ref.conf" <<EOF
+state_file = $TMP/state-ref/state.db
+secrets_key = $TMP/keys/secrets.key
+deny = 100000
+host_deny = 1000000
+delay_base = 0
+EOF
+	ag="$AUTHGUARD_REF_MODULE conf=$TMP/ref.conf nodelay"
+	cat >"$TMP/svc/reference" <<EOF
+auth required                $ag preauth
+auth [success=1 default=bad] $exec_line
+auth [default=die]           $ag authfail
+auth sufficient              $ag authsucc
+auth requisite               pam_deny.so
+EOF
+	"$AUTHGUARD_REF_CTL" --conf "$TMP/ref.conf" init >/dev/null ||
+		die 1 "'$AUTHGUARD_REF_CTL --conf $TMP/ref.conf init' failed"
+fi
 
 # One authentication attempt as a whole process; prints nothing.
 # pamtester exits 0 on success and 1 on any failure.
+# Each build's module finds its own state service (test builds).
+service_dir() { # configuration
+	if [[ $1 == reference ]]; then echo "${AUTHGUARD_REF_SERVICE_DIR:-}"; else echo "${AUTHGUARD_TEST_SERVICE_DIR:-}"; fi
+}
 attempt() { # service password-file
-	timeout 20 env \
+	timeout 20 env AUTHGUARD_TEST_SERVICE_DIR="$(service_dir "$1")" \
 		LD_PRELOAD="$NSS_WRAPPER_LIB:$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$TMP/svc" \
 		NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
@@ -176,7 +218,7 @@ run_bash() {
 run_hyperfine() {
 	local c cmds=() mean
 	for c in "${CONFIGS[@]}"; do
-		cmds+=(--command-name "$c" "timeout 20 env LD_PRELOAD=$NSS_WRAPPER_LIB:$PAM_WRAPPER_LIB PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$TMP/svc NSS_WRAPPER_PASSWD=$TMP/passwd NSS_WRAPPER_GROUP=$TMP/group pamtester $c $USER_NAME authenticate <$TMP/wrong >/dev/null 2>&1; test \$? = 1")
+		cmds+=(--command-name "$c" "timeout 20 env AUTHGUARD_TEST_SERVICE_DIR=$(service_dir "$c") LD_PRELOAD=$NSS_WRAPPER_LIB:$PAM_WRAPPER_LIB PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$TMP/svc NSS_WRAPPER_PASSWD=$TMP/passwd NSS_WRAPPER_GROUP=$TMP/group pamtester $c $USER_NAME authenticate <$TMP/wrong >/dev/null 2>&1; test \$? = 1")
 	done
 	hyperfine --style basic --warmup 3 --runs "$N" \
 		--export-csv "$TMP/hf.csv" "${cmds[@]}" >&2
@@ -210,7 +252,11 @@ if has authguard && has faillock; then
 				"$((total_ns[faillock] - total_ns[baseline]))")"
 	fi
 fi
-for c in faillock authguard; do
+if has authguard && has reference; then
+	printf '%-47s %s\n' "authguard / reference:" \
+		"$(ratio "${total_ns[authguard]}" "${total_ns[reference]}")"
+fi
+for c in faillock authguard reference; do
 	if has "$c" && has baseline; then
 		printf '%-47s %s ms/attempt\n' "$c - baseline:" \
 			"$(awk -v a="${total_ns[$c]}" -v b="${total_ns[baseline]}" -v n="$N" \

@@ -44,6 +44,11 @@
 #   BENCH_INSTALL     0: do not apt-get install the two Debian modules when
 #                     missing (default 1 when running as root)
 #   AUTHGUARD_MODULE  default $(dirname $0)/../pam_authguard/.libs/pam_authguard.so
+#   AUTHGUARD_TEST_SERVICE_DIR  where a test build (--enable-test-clock) of
+#                     the module loads its state service authsvc-direct.so
+#                     from; default: the build tree's lib/.libs beside
+#                     AUTHGUARD_MODULE.  A release build loads the installed
+#                     one ($libdir/pam_authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
 #   AUTHGUARD_ENROLL  default $(dirname $0)/../helpers/authguard-enroll
 #   PAM_WRAPPER_LIB, NSS_WRAPPER_LIB, PAM_SECURITY_DIR   library locations
@@ -106,6 +111,8 @@ if has authguard || has guardonly; then
 		[[ -e $f ]] || die 2 "not found: $f (build first, or set AUTHGUARD_MODULE/_CTL/_ENROLL)"
 	done
 	AUTHGUARD_MODULE=$(cd "$(dirname "$AUTHGUARD_MODULE")" && pwd)/$(basename "$AUTHGUARD_MODULE")
+	: "${AUTHGUARD_TEST_SERVICE_DIR:=$(cd "$(dirname "$AUTHGUARD_MODULE")/../../lib/.libs" 2>/dev/null && pwd)}"
+	export AUTHGUARD_TEST_SERVICE_DIR
 fi
 
 TMP=$(mktemp -d)

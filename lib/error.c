@@ -25,3 +25,19 @@ ag_strerror(int err)
 	}
 	return "unknown error";
 }
+
+int
+ag_err_status(int err)
+{
+	switch (err) {
+	case AG_ERR_CONFIG:
+	case AG_ERR_UNSAFE:
+	case AG_ERR_NOTFOUND:
+	case AG_ERR_INVAL:
+	case AG_ERR_TOOLONG:
+	case AG_ERR_RANGE:
+		return 2;
+	default:
+		return 3;
+	}
+}

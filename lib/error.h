@@ -30,4 +30,11 @@ enum ag_err {
 /* Returns a static, human-readable description of an AG_ERR_* code. */
 const char *ag_strerror(int err);
 
+/* The helpers' exit status (and the web protocol's status) for an error
+ * found while loading the configuration, a key or opening the state: 2
+ * when the configuration, a permission or a missing file is to blame --
+ * the administrator's to fix --, 3 for anything else (internal, the
+ * state, the system). */
+int ag_err_status(int err);
+
 #endif

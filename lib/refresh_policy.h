@@ -40,8 +40,9 @@ struct ag_refresh_row {
 /* The outcome of presenting the token at now.  A used token is theft
  * (REUSED: the family and its session must end), unless it is the
  * immediate predecessor of the newest token, that successor was never
- * used, and it was redeemed at most grace seconds ago: then the client
- * lost the answer and may retry (RETRIED). */
+ * used, and it was redeemed at most grace seconds ago (and at most
+ * AG_REFRESH_MAX_SKEW seconds in the future: clocks that disagree): then
+ * the client lost the answer and may retry (RETRIED). */
 enum ag_refresh_outcome ag_refresh_judge(const struct ag_refresh_row *row, int64_t now,
                                          int64_t grace);
 

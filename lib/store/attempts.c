@@ -28,11 +28,21 @@ enum {
 #define LIST_PAGE 256
 
 static const struct ag_sql sql[S_COUNT] = {
-	[S_SUBJ_GET] = { "SELECT id, locked_until FROM subject WHERE kind = ?1 AND name = ?2" },
+	/* PostgreSQL looks a subject up through its unique index
+	 * (lib/store/pg/pg_schema.c: on md5(name), since a name can be too
+	 * long for a B-tree): under SERIALIZABLE, two first failures of one
+	 * new name then conflict there, and the loser is run again; looked
+	 * up through any other index, it would get a unique violation,
+	 * which cannot be retried, and its failure would be lost. */
+	[S_SUBJ_GET] = { "SELECT id, locked_until FROM subject WHERE kind = ?1 AND name = ?2",
+	                 "SELECT id, locked_until FROM subject"
+	                 " WHERE kind = ?1 AND md5(name) = md5(?2::text) AND name = ?2" },
 	[S_SUBJ_INS] = { "INSERT INTO subject (kind, name, locked_until, expires)"
 	                 " VALUES (?1, ?2, 0, ?3) RETURNING id" },
 	[S_SUBJ_SET] = { "UPDATE subject SET locked_until = ?2, expires = ?3 WHERE id = ?1" },
-	[S_SUBJ_DEL] = { "DELETE FROM subject WHERE kind = ?1 AND name = ?2" },
+	[S_SUBJ_DEL] = { "DELETE FROM subject WHERE kind = ?1 AND name = ?2",
+	                 "DELETE FROM subject"
+	                 " WHERE kind = ?1 AND md5(name) = md5(?2::text) AND name = ?2" },
 	[S_SUBJ_DEL_ID] = { "DELETE FROM subject WHERE id = ?1" },
 	[S_SUBJ_PURGE] = { "DELETE FROM subject WHERE id IN "
 	                   "(SELECT id FROM subject WHERE expires < ?1 ORDER BY expires LIMIT ?2)" },

@@ -8,8 +8,9 @@
  *   AG_FAULT_MODE    "once" (default): only call N fails; "from": N and every
  *                    counted call after it fail (a disk that stays broken)
  *   AG_FAULT_OBJECT  substring of the file name of the object whose calls
- *                    count (default "pam_authguard"); the main program is
- *                    matched by its argv[0]
+ *                    count (default "pam_authguard"), or several separated
+ *                    by ':' (the PAM module and the state service it
+ *                    loads); the main program is matched by its argv[0]
  *   AG_FAULT_SQLITE  busy|ioerr|nomem|full|corrupt: the SQLite error to
  *                    inject (default: nomem for open/prepare, ioerr else)
  *   AG_FAULT_REPORT  file: "fired N FUNCTION" is appended when a fault is
@@ -105,7 +106,7 @@ static int fi_from;
 static unsigned long fi_count;
 static int fi_stdin_seen;
 static int fi_sqlite_rc;          /* 0: per-function default */
-static char fi_object[256];
+static char fi_object[4096];
 static char fi_report[4096];
 
 /* The error of the last injected SQLite fault, reported by
@@ -198,9 +199,21 @@ NO_SAN static int
 from_target(const void *caller)
 {
 	struct find f = { .addr = (uintptr_t)caller, .name = NULL };
+	const char *p, *end;
+	size_t n;
 
 	dl_iterate_phdr(find_object, &f);
-	return f.name != NULL && strstr(f.name, fi_object) != NULL;
+	if (f.name == NULL)
+		return 0;
+	for (p = fi_object; *p != '\0'; p = *end == ':' ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n > 0 && memmem(f.name, strlen(f.name), p, n) != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 /* 1 when this call is to fail. */

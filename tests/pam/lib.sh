@@ -43,6 +43,11 @@ ag_test=$(basename "$0" .sh)
 export top_srcdir top_builddir
 
 AG_MODULE=$top_builddir/pam_authguard/.libs/pam_authguard.so
+# The module's state service (authsvc-direct.so): a test build loads it
+# from this directory instead of the installed one (make check sets it).
+: "${AUTHGUARD_TEST_SERVICE_DIR:=$top_builddir/lib/.libs}"
+export AUTHGUARD_TEST_SERVICE_DIR
+AG_SERVICE_MODULE=$AUTHGUARD_TEST_SERVICE_DIR/authsvc-direct.so
 AG_CTL_BIN=$top_builddir/helpers/authguard-ctl
 AG_TOKEN_BIN=$top_builddir/helpers/authguard-token
 AG_ENROLL_BIN=$top_builddir/helpers/authguard-enroll
@@ -234,6 +239,7 @@ ag_init() {
 	[ -f "$PAM_WRAPPER_LIB" ] ||
 		ag_skip "pam_wrapper not found at $PAM_WRAPPER_LIB (apt-get install libpam-wrapper)"
 	[ -f "$AG_MODULE" ] || ag_bail "module not built: $AG_MODULE (run make)"
+	[ -f "$AG_SERVICE_MODULE" ] || ag_bail "state service not built: $AG_SERVICE_MODULE (run make)"
 	[ -x "$AG_CTL_BIN" ] || ag_bail "helper not built: $AG_CTL_BIN (run make)"
 	[ -x "$AG_TOKEN_BIN" ] || ag_bail "helper not built: $AG_TOKEN_BIN (run make)"
 	[ -f "$AG_CAPTURE" ] ||

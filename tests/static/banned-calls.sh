@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$top_srcdir"
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|atoi|atol|atoll|sscanf|gets|rand|srand|system|popen|mktemp|tmpnam)[[:space:]]*\('
-if hits=$(grep -nE "$banned" lib/*.c lib/*.h pam_authguard/*.c helpers/*.c helpers/*.h); then
+if hits=$(grep -nE "$banned" lib/*.c lib/*.h lib/web/*.c lib/web/*.h pam_authguard/*.c helpers/*.c helpers/*.h); then
 	echo "FAIL: banned calls:"
 	echo "$hits"
 	exit 1

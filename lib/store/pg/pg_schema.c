@@ -19,6 +19,19 @@
 #include "pg_int.h"
 #include "util.h"
 
+/* Names (subjects, users, keys) are up to 4096 bytes, and up to four
+ * times that once escaped (pg_text.c), but a B-tree entry holds at most
+ * 2704 bytes: a longer name that does not compress would fail to insert
+ * (a spray of random names could not be recorded, its host's failures
+ * with it).  So no B-tree indexes a name itself.  A subject is unique by
+ * md5(name) per kind (not for secrecy: a collision only makes one of the
+ * two colliding names, both chosen by whoever made them, fail to store,
+ * which denies) and is looked up through that same index (attempts.c),
+ * so that SERIALIZABLE reports two first inserts of one name as a
+ * conflict to retry.  The other lookups by name use hash indexes, which
+ * store only a hash.  mfa.account stays a B-tree key (backup codes
+ * reference it): accounts are enrolled by their owners or an
+ * administrator. */
 static const char *const migrations[] = {
 	/* 0 -> 1: everything of SQLite schema version 6 */
 	"CREATE TABLE subject ("
@@ -26,8 +39,8 @@ static const char *const migrations[] = {
 	"  kind SMALLINT NOT NULL CHECK (kind IN (1, 2)),"
 	"  name TEXT NOT NULL,"
 	"  locked_until BIGINT NOT NULL DEFAULT 0,"
-	"  expires BIGINT NOT NULL,"
-	"  UNIQUE (kind, name));"
+	"  expires BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX subject_kind_name ON subject (kind, md5(name));"
 	"CREATE INDEX subject_expires ON subject (expires);"
 	"CREATE INDEX subject_locked ON subject (locked_until) WHERE locked_until > 0;"
 	"CREATE TABLE failure ("
@@ -63,7 +76,7 @@ static const char *const migrations[] = {
 	"  expires BIGINT NOT NULL,"
 	"  revoked SMALLINT NOT NULL DEFAULT 0,"
 	"  current BYTEA);"
-	"CREATE INDEX refresh_family_subject_key ON refresh_family (subject_key);"
+	"CREATE INDEX refresh_family_subject_key ON refresh_family USING hash (subject_key);"
 	"CREATE INDEX refresh_family_sid ON refresh_family (sid) WHERE sid IS NOT NULL;"
 	"CREATE INDEX refresh_family_expires ON refresh_family (expires);"
 	"CREATE TABLE refresh_token ("
@@ -84,7 +97,7 @@ static const char *const migrations[] = {
 	"  abs_expires BIGINT NOT NULL,"
 	"  used_seq BIGINT NOT NULL DEFAULT 0,"
 	"  user_key TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX web_session_user_key ON web_session (user_key, last_seen);"
+	"CREATE INDEX web_session_user_key ON web_session USING hash (user_key);"
 	"CREATE INDEX web_session_clerk ON web_session (clerk_sid) WHERE clerk_sid IS NOT NULL;"
 	"CREATE INDEX web_session_idle ON web_session (idle_expires);"
 	"CREATE TABLE pam_session ("
@@ -97,7 +110,7 @@ static const char *const migrations[] = {
 	"  boot_id TEXT NOT NULL,"
 	"  started BIGINT NOT NULL,"
 	"  host TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX pam_session_user ON pam_session (\"user\");"
+	"CREATE INDEX pam_session_user ON pam_session USING hash (\"user\");"
 	"CREATE TABLE webhook_msg ("
 	"  id TEXT PRIMARY KEY,"
 	"  expires BIGINT NOT NULL);"

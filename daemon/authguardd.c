@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
+#include "json_out.h"
 #include "util.h"
 
 static int log_stderr;
@@ -314,6 +316,9 @@ main(int argc, char **argv)
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.more, NULL);
 	s.started = ag_clock_now();
+	/* jansson's allocator is process-wide: set once, before any thread
+	 * (it wipes what it frees: requests and answers carry tokens). */
+	ag_json_wipe_on_free();
 	if (agd_workers_start(&s) != 0)
 		die(3, "cannot start the workers");
 	agd_log(LOG_INFO, "event=daemon_ready socket=%s workers=%zu max_clients=%zu", socket_path,

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,16 @@ agd_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Answers may hold tokens and session ids: wiped before they are freed. */
+static void
+free_answer(char *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
 }
 
 static int
@@ -77,10 +88,10 @@ close_client(struct agd_server *s, struct agd_client *c)
 	close(c->fd);
 	c->fd = -1;
 	c->gen++;             /* a job still in a worker finds a new gen */
-	free(c->in);
+	free_answer(c->in, c->incap);
 	c->in = NULL;
 	c->inlen = c->incap = 0;
-	free(c->out);
+	free_answer(c->out, c->outlen);
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
 	c->busy = 0;
@@ -287,10 +298,8 @@ write_client(struct agd_server *s, struct agd_client *c)
 		}
 		c->outoff += (size_t)n;
 	}
-	/* The answer is out (its memory held no secret worth wiping longer
-	 * than this: it is freed, and answers are wiped by the worker's
-	 * allocator). */
-	free(c->out);
+	/* The answer is out. */
+	free_answer(c->out, c->outlen);
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
 	if (c->eof) {
@@ -325,8 +334,8 @@ collect_done(struct agd_server *s)
 			c->deadline_ms = agd_now_ms() + SLOW_WRITE_MS;
 			write_client(s, c);
 		}
-		free(job->answer);
-		free(job->line);
+		free_answer(job->answer, job->alen);
+		free_answer(job->line, job->len);
 		free(job);
 	}
 }

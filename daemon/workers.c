@@ -36,6 +36,9 @@ push_done(struct agd_server *s, struct agd_job *job)
 		;
 }
 
+static const char out_of_memory[] =
+	"{\"error\":\"internal\",\"message\":\"out of memory\",\"status\":3}\n";
+
 static const char shutting_down[] =
 	"{\"error\":\"internal\",\"message\":\"the daemon is stopping\",\"status\":3}\n";
 
@@ -76,6 +79,13 @@ run(void *arg)
 			job->alen = job->answer != NULL ? strlen(job->answer) : 0;
 		} else {
 			job->answer = agd_handle(w, &job->peer, job->line, job->len, &job->alen, &ok);
+			if (job->answer == NULL) {
+				/* Out of memory: still an answer, so the client's
+				 * requests and answers stay in step. */
+				job->answer = strdup(out_of_memory);
+				job->alen = job->answer != NULL ? strlen(job->answer) : 0;
+				ok = 0;
+			}
 			pthread_mutex_lock(&s->lock);
 			s->served++;
 			if (!ok)

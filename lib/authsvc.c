@@ -27,15 +27,43 @@ static struct ag_module direct_module = {
 	.abi_ok = direct_abi_ok,
 };
 
-int
-ag_authsvc_direct(const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF])
+static struct ag_module daemon_module = {
+	.what = "daemon client",
+	.file = "authsvc-daemon.so",
+	.symbol = "ag_authsvc_daemon_ops",
+	.missing_hint = " (not installed?)",
+	.test_dir_env = "AUTHGUARD_TEST_SERVICE_DIR",
+	.abi_ok = direct_abi_ok,
+};
+
+static int
+get(struct ag_module *mod, const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF])
 {
 	const void *sym = NULL;
 	int r;
 
 	*opsp = NULL;
-	if ((r = ag_module_get(&direct_module, &sym, err)) != 0)
+	if ((r = ag_module_get(mod, &sym, err)) != 0)
 		return r;
 	*opsp = sym;
 	return 0;
+}
+
+int
+ag_authsvc_direct(const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF])
+{
+	return get(&direct_module, opsp, err);
+}
+
+int
+ag_authsvc_daemon(const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF])
+{
+	return get(&daemon_module, opsp, err);
+}
+
+int
+ag_authsvc_for(const struct ag_config *cfg, const struct ag_authsvc_ops **opsp,
+               char err[AG_ERRBUF])
+{
+	return cfg->daemon ? ag_authsvc_daemon(opsp, err) : ag_authsvc_direct(opsp, err);
 }

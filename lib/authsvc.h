@@ -33,7 +33,7 @@
 
 /* Bumped whenever struct ag_authsvc_ops or a struct it carries changes: a
  * service module built for another layout is refused. */
-#define AG_AUTHSVC_ABI 1
+#define AG_AUTHSVC_ABI 2
 
 struct ag_authsvc; /* one caller's open state (per PAM handle) */
 
@@ -117,15 +117,25 @@ struct ag_authsvc_ops {
 	 * machine, start) unless row->user already has max sessions alive on
 	 * row->host (0: no limit; root is not limited unless even_deny_root).
 	 * A row of that machine counts while its process runs on row->boot_id;
-	 * the others are dropped.  *id is for session_close. */
+	 * the others are dropped.  *id is for session_close, which removes the
+ * row only if it is user's. */
 	int (*session_open)(struct ag_authsvc *svc, const struct ag_pam_session *row, int64_t max,
 	                    int *refused, int64_t *id);
-	int (*session_close)(struct ag_authsvc *svc, int64_t id);
+	int (*session_close)(struct ag_authsvc *svc, int64_t id, const char *user);
 };
 
 /* The direct implementation (opens the store in this process): loaded
  * from $(pkglibdir)/authsvc-direct.so on the first call, once per process
  * (lib/modload.h).  Returns 0 or AG_ERR_* with the reason in err. */
 int ag_authsvc_direct(const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF]);
+
+/* The daemon client (lib/authsvc_daemon.c, authsvc-daemon.so): the same
+ * operations asked of authguardd over its socket. */
+int ag_authsvc_daemon(const struct ag_authsvc_ops **opsp, char err[AG_ERRBUF]);
+
+/* The service the configuration asks for: the daemon client with
+ * daemon = yes, else the direct one. */
+int ag_authsvc_for(const struct ag_config *cfg, const struct ag_authsvc_ops **opsp,
+                   char err[AG_ERRBUF]);
 
 #endif

@@ -283,10 +283,10 @@ direct_session_open(struct ag_authsvc *svc, const struct ag_pam_session *row, in
 }
 
 static int
-direct_session_close(struct ag_authsvc *svc, int64_t id)
+direct_session_close(struct ag_authsvc *svc, int64_t id, const char *user)
 {
 	start(svc);
-	return ag_store_pam_session_close(svc->guard.store, id);
+	return ag_store_pam_session_close(svc->guard.store, id, user);
 }
 
 /* Exported under this one name (the module's only symbol). */

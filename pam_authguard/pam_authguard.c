@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -202,7 +203,20 @@ get_state(struct module *m, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF, "out of memory");
 		return AG_ERR_NOMEM;
 	}
-	if ((r = m->ops->open(&m->cfg, &m->log, m->may_fall_back, &svc, err)) != 0) {
+	r = m->ops->open(&m->cfg, &m->log, m->may_fall_back, &svc, err);
+	if (r == AG_ERR_UNAVAILABLE && m->cfg.daemon &&
+	    m->cfg.daemon_fallback == AG_DAEMON_FALLBACK_DIRECT && geteuid() == 0) {
+		/* No daemon: root may open the state itself (daemon_fallback =
+		 * direct), said loudly.  Anyone else is refused below. */
+		struct ag_logline l;
+
+		ag_logline_init(&l, "daemon_fallback");
+		ag_logline_str(&l, "reason", err);
+		ag_log_emit(&m->log, LOG_WARNING, &l);
+		if ((r = ag_authsvc_direct(&m->ops, err)) == 0)
+			r = m->ops->open(&m->cfg, &m->log, m->may_fall_back, &svc, err);
+	}
+	if (r != 0) {
 		free(sd);
 		return r;
 	}
@@ -262,7 +276,7 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		m->req.user = user;
 		m->req.system_account = 1;
 	}
-	if (ag_authsvc_direct(&m->ops, err) != 0) {
+	if (ag_authsvc_for(&m->cfg, &m->ops, err) != 0) {
 		module_log_error(m, op, err);
 		return PAM_SYSTEM_ERR;
 	}

@@ -142,7 +142,7 @@ module_close_session(struct module *m)
 
 	if (pam_get_data(m->pamh, DATA_SESSION, &data) != PAM_SUCCESS || data == NULL)
 		return PAM_SUCCESS; /* nothing recorded here; a stale row expires by itself */
-	r = m->ops->session_close(m->svc, *(const int64_t *)data);
+	r = m->ops->session_close(m->svc, *(const int64_t *)data, m->req.user);
 	pam_set_data(m->pamh, DATA_SESSION, NULL, NULL);
 	if (r != 0) {
 		module_log_error(m, "session", module_state_error(m, r));

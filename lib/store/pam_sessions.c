@@ -10,7 +10,7 @@
 #include "store_int.h"
 #include "util.h"
 
-enum { P_LIST_USER, P_DELETE, P_INSERT, P_LIST_ALL, P_LIST_OF, P_COUNT };
+enum { P_LIST_USER, P_DELETE, P_INSERT, P_LIST_ALL, P_LIST_OF, P_DELETE_OF, P_COUNT };
 
 #define PAM_COLS "id, \"user\", service, tty, rhost, pid, boot_id, started, host"
 
@@ -24,6 +24,7 @@ static const struct ag_sql sql[P_COUNT] = {
 	               " started, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id" },
 	[P_LIST_ALL] = { "SELECT " PAM_COLS " FROM pam_session ORDER BY \"user\", started" },
 	[P_LIST_OF] = { "SELECT " PAM_COLS " FROM pam_session WHERE \"user\" = ?1 ORDER BY started" },
+	[P_DELETE_OF] = { "DELETE FROM pam_session WHERE id = ?1 AND \"user\" = ?2" },
 };
 
 static struct ag_db_stmt *
@@ -140,21 +141,35 @@ ag_store_pam_session_open(struct ag_store *st, const struct ag_pam_session *ps, 
 	return 0;
 }
 
+struct close {
+	int64_t id;
+	const char *user;
+};
+
 static int
 close_body(struct ag_store *st, void *ctx)
 {
+	const struct close *a = ctx;
 	int err = 0;
-	struct ag_db_stmt *s = stmt(st, P_DELETE, &err);
+	struct ag_db_stmt *s = stmt(st, a->user != NULL ? P_DELETE_OF : P_DELETE, &err);
 
-	if (s != NULL)
-		st->e->bind_int64(s, 1, *(const int64_t *)ctx);
+	if (s != NULL) {
+		st->e->bind_int64(s, 1, a->id);
+		if (a->user != NULL)
+			st->e->bind_text(s, 2, a->user);
+	}
 	return ag_st_exec(st, s, err, "close PAM session", NULL);
 }
 
 int
-ag_store_pam_session_close(struct ag_store *st, int64_t id)
+ag_store_pam_session_close(struct ag_store *st, int64_t id, const char *user)
 {
-	return ag_txn(st, AG_WAIT_NORMAL, close_body, &id);
+	struct close a = { .id = id, .user = user };
+
+	st->errmsg[0] = '\0';
+	if (user != NULL && !ag_store_bounded(user, AG_NAME_MAX))
+		return AG_ERR_INVAL;
+	return ag_txn(st, AG_WAIT_NORMAL, close_body, &a);
 }
 
 int

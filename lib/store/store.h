@@ -342,8 +342,9 @@ int ag_store_pam_session_open(struct ag_store *store, const struct ag_pam_sessio
                               int64_t max, int (*alive)(void *ctx, const struct ag_pam_session *row),
                               void *ctx, int64_t *id, int *refused);
 
-/* Removes a PAM session row (closing twice is harmless). */
-int ag_store_pam_session_close(struct ag_store *store, int64_t id);
+/* Removes a PAM session row -- only one of user, when user is not NULL
+ * (closing twice is harmless). */
+int ag_store_pam_session_close(struct ag_store *store, int64_t id, const char *user);
 
 /* Calls fn for each recorded PAM session of user (all when NULL). */
 int ag_store_pam_session_list(struct ag_store *store, const char *user,

@@ -2550,7 +2550,7 @@ test_pam_sessions(void)
 	ok(id3 > 0 && refused == 0, "pam: host-a's dead session makes room");
 	is_int(st_int(st, "SELECT count(*) FROM pam_session WHERE pid = 101", NULL), 0,
 	       "pam: its row is gone");
-	ok(ag_store_pam_session_close(st, id3) == 0 && ag_store_pam_session_close(st, id3) == 0,
+	ok(ag_store_pam_session_close(st, id3, NULL) == 0 && ag_store_pam_session_close(st, id3, NULL) == 0,
 	   "pam: close twice");
 	is_int(st_int(st, "SELECT count(*) FROM pam_session WHERE \"user\" = ?1", "pat"), 3,
 	       "pam: three left");

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "cli.h"
 #include "config.h"
+#include "daemon_client.h"
 #include "error.h"
 #include "guard.h"
 #include "keyring.h"
@@ -74,6 +75,7 @@ usage(void)
 	        "                               forget failures and lift a lock\n"
 	        "  purge                        delete expired rows now\n"
 	        "  check-config                 validate configuration, state and permissions\n"
+	        "  daemon status [--json]       what the running authguardd is doing\n"
 	        "  version                      print the version\n");
 	exit(CLI_USAGE);
 }
@@ -1085,6 +1087,54 @@ cmd_check_config(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* daemon status [--json]: asks the running authguardd (root only). */
+static int
+cmd_daemon(int argc, char **argv)
+{
+	struct ag_daemon_conn *c = NULL;
+	char err[AG_ERRBUF], when[64];
+	json_t *req, *a = NULL;
+	int json = 0, r;
+
+	if (argc < 2 || strcmp(argv[1], "status") != 0 || argc > 3 ||
+	    (argc == 3 && !(json = strcmp(argv[2], "--json") == 0)))
+		usage();
+	if ((r = ag_daemon_connect(&cfg, &c, err)) != 0)
+		cli_die(r == AG_ERR_CONFIG ? CLI_USAGE : CLI_INTERNAL, "%s", err);
+	if ((req = json_pack("{s:s}", "op", "daemon_status")) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	r = ag_daemon_call(c, req, &a, err);
+	json_decref(req);
+	ag_daemon_close(c);
+	if (r != 0)
+		cli_die(CLI_INTERNAL, "%s", err);
+	if (json_integer_value(json_object_get(a, "status")) != 0) {
+		const char *m = json_string_value(json_object_get(a, "message"));
+
+		cli_die(CLI_USAGE, "authguardd refused: %s", m != NULL ? m : "?");
+	}
+	json_object_del(a, "status");
+	if (json) {
+		cli_print_json(a);
+		return CLI_OK;
+	}
+	fmt_time(when, sizeof(when), (int64_t)json_integer_value(json_object_get(a, "started")));
+	printf("authguardd at %s: up since %s (%lld s), store %s\n", cfg.daemon_socket, when,
+	       (long long)json_integer_value(json_object_get(a, "uptime")),
+	       json_string_value(json_object_get(a, "store")));
+	printf("connections %lld of %lld, workers %lld, queued %lld\n",
+	       (long long)json_integer_value(json_object_get(a, "connections")),
+	       (long long)json_integer_value(json_object_get(a, "max_clients")),
+	       (long long)json_integer_value(json_object_get(a, "workers")),
+	       (long long)json_integer_value(json_object_get(a, "queued")));
+	printf("requests served %lld, errors %lld, clients refused %lld\n",
+	       (long long)json_integer_value(json_object_get(a, "served")),
+	       (long long)json_integer_value(json_object_get(a, "errors")),
+	       (long long)json_integer_value(json_object_get(a, "refused")));
+	json_decref(a);
+	return CLI_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1101,6 +1151,7 @@ main(int argc, char **argv)
 		{ "unlock", cmd_unlock },
 		{ "purge", cmd_purge },
 		{ "check-config", cmd_check_config },
+		{ "daemon", cmd_daemon },
 	};
 	int i;
 	size_t c;

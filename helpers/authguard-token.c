@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "daemon_client.h"
 #include "config.h"
 #include "proto.h"
 #include "token.h"
@@ -152,11 +153,43 @@ batch_read_line(char *buf, size_t cap)
 	return over ? -2 : (ssize_t)n;
 }
 
+/* The answer of authguardd to one batch line (daemon = yes), written as
+ * it came; a daemon that went away is connected to again for the next
+ * line, and this line gets an internal error (it may have been carried
+ * out: never sent twice). */
+static void
+batch_via_daemon(struct ag_daemon_conn **c, const char *line, size_t len)
+{
+	char err[AG_ERRBUF], *answer = NULL;
+	size_t alen = 0;
+	json_t *o;
+	int r;
+
+	if (*c == NULL && ag_daemon_connect(&cfg, c, err) != 0) {
+		o = json_pack("{s:s, s:s, s:i}", "error", "internal", "message", err, "status", 3);
+		cli_print_json(o);
+		return;
+	}
+	if ((r = ag_daemon_call_line(*c, line, len, &answer, &alen, err)) != 0) {
+		ag_daemon_close(*c);
+		*c = NULL;
+		o = json_pack("{s:s, s:s, s:i}", "error", "internal", "message", err, "status", 3);
+		cli_print_json(o);
+		return;
+	}
+	if (fwrite(answer, 1, alen, stdout) != alen || putchar('\n') == EOF || fflush(stdout) != 0) {
+		ag_daemon_free_line(answer, alen);
+		cli_die(CLI_INTERNAL, "cannot write the answer");
+	}
+	ag_daemon_free_line(answer, alen);
+}
+
 /* batch: one JSON request per line, one answer line each, every op. */
 static int
 cmd_batch(struct ag_web *w, int argc, char **argv)
 {
 	size_t cap = ag_web_line_max(&cfg) + 1;
+	struct ag_daemon_conn *conn = NULL;
 	char *line;
 	ssize_t n;
 
@@ -170,10 +203,16 @@ cmd_batch(struct ag_web *w, int argc, char **argv)
 
 		if (n == 0)
 			continue;
+		if (cfg.daemon && n > 0) {
+			batch_via_daemon(&conn, line, (size_t)n);
+			sodium_memzero(line, (size_t)n);
+			continue;
+		}
 		out = ag_web_answer_line(w, line, n < 0 ? 0 : (size_t)n, n < 0);
 		sodium_memzero(line, n < 0 ? cap : (size_t)n);
 		cli_print_json(out); /* (exits 3 when out of memory left no answer) */
 	}
+	ag_daemon_close(conn);
 	sodium_memzero(line, cap);
 	free(line);
 	return CLI_OK;

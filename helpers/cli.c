@@ -87,7 +87,12 @@ cli_load_config(struct ag_config *cfg, const char *path)
 		cli_die(CLI_USAGE, "%s", err);
 	if ((r = ag_config_validate(cfg, err)) != 0)
 		cli_die(CLI_USAGE, "%s: %s", file, err);
+	/* --daemon: as daemon = yes in the file. */
+	if (cli_use_daemon)
+		cfg->daemon = 1;
 }
+
+int cli_use_daemon;
 
 int
 cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void))
@@ -100,6 +105,9 @@ cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(
 			i += 2;
 		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
 			*conf_path = argv[i] + 7;
+			i++;
+		} else if (strcmp(argv[i], "--daemon") == 0) {
+			cli_use_daemon = 1;
 			i++;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage();

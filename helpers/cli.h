@@ -42,7 +42,12 @@ void cli_load_config(struct ag_config *cfg, const char *path);
 /* The warnings of cli_load_config(): sets *list and returns how many. */
 size_t cli_config_warnings(const char *const **list);
 
-/* Parses the options before a helper's command (--conf FILE, --help) and
+/* Set by --daemon (cli_global_options): cli_load_config() then sets
+ * daemon = yes, whatever the file says (the web helpers ask authguardd). */
+extern int cli_use_daemon;
+
+/* Parses the options before a helper's command (--conf FILE, --daemon,
+ * --help) and
  * returns the index of the command; calls usage() when there is none. */
 int cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void));
 

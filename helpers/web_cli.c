@@ -3,10 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "cli.h"
+#include "daemon_client.h"
+#include "error.h"
+#include "json_out.h"
 #include "web_cli.h"
 
 static void
@@ -115,10 +120,91 @@ web_req_stdin(const struct ag_config *cfg, json_t *req, const char *name, const 
 	free(buf);
 }
 
+/* The daemon's answer has its status in it: taken out, as the command
+ * line has it in its exit status; errors printed as the local dispatcher
+ * would (on stdout only for the ops that do). */
+static int
+print_daemon_answer(json_t *req, json_t *answer)
+{
+	const struct ag_web_op *op = ag_web_op_find(json_string_value(json_object_get(req, "op")));
+	json_t *st = json_object_get(answer, "status");
+	int status = json_is_integer(st) ? (int)json_integer_value(st) : CLI_INTERNAL;
+	const char *why = json_string_value(json_object_get(answer, "message"));
+
+	if (status < CLI_OK || status > CLI_INTERNAL)
+		status = CLI_INTERNAL;
+	json_object_del(answer, "status");
+	if (why == NULL)
+		why = json_string_value(json_object_get(answer, "reason"));
+	if (status != CLI_OK && why != NULL)
+		cli_warn("%s", why);
+	if (status < CLI_USAGE || json_object_get(answer, "error") == NULL ||
+	    (op != NULL && (op->flags & AG_WEB_OP_ERRORS_ON_STDOUT)))
+		cli_print_json(answer);
+	else
+		json_decref(answer);
+	return status;
+}
+
+/* daemon = yes: the request goes to authguardd, which holds the state and
+ * the keys (this process reads neither).  When it cannot be reached:
+ * denied (exit 3), or with daemon_fallback = direct and root, answered
+ * here as without a daemon, said on stderr and in syslog. */
+static int
+daemon_run(struct ag_web *w, json_t *req, int *done)
+{
+	struct ag_daemon_conn *c = NULL;
+	char err[AG_ERRBUF], *text, *line = NULL;
+	json_error_t jerr;
+	json_t *answer = NULL;
+	size_t len = 0;
+	int r, nomem = 0, status;
+
+	*done = 1;
+	if ((r = ag_daemon_connect(w->cfg, &c, err)) == 0) {
+		/* A request is JSON text: bytes that are not UTF-8 cannot go. */
+		if ((text = json_dumps(req, JSON_COMPACT)) == NULL) {
+			ag_daemon_close(c);
+			cli_die(CLI_USAGE, "an argument or input is not valid UTF-8");
+		}
+		r = ag_daemon_call_line(c, text, strlen(text), &line, &len, err);
+		ag_daemon_free_line(text, strlen(text));
+		ag_daemon_close(c);
+		/* Sent, maybe carried out: never sent twice, never done here. */
+		if (r != 0)
+			cli_die(CLI_INTERNAL, "%s", err);
+		answer = ag_json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
+		ag_daemon_free_line(line, len);
+		if (answer == NULL || !json_is_object(answer))
+			cli_die(CLI_INTERNAL, "authguardd: %s", nomem ? "out of memory"
+			                                             : "an answer that is not JSON");
+		status = print_daemon_answer(req, answer);
+		if (req == pending)
+			pending = NULL;
+		json_decref(req);
+		return status;
+	}
+	if (r == AG_ERR_UNAVAILABLE && w->cfg->daemon_fallback == AG_DAEMON_FALLBACK_DIRECT &&
+	    geteuid() == 0) {
+		cli_warn("%s; answering without the daemon (daemon_fallback = direct)", err);
+		syslog(LOG_WARNING, "event=daemon_fallback reason=unreachable");
+		*done = 0;
+		return 0;
+	}
+	cli_die(r == AG_ERR_CONFIG ? CLI_USAGE : CLI_INTERNAL, "%s", err);
+}
+
 int
 web_run(struct ag_web *w, json_t *req)
 {
 	struct ag_web_reply rep;
+
+	if (w->cfg->daemon) {
+		int done, status = daemon_run(w, req, &done);
+
+		if (done)
+			return status;
+	}
 
 	ag_web_dispatch(w, req, &rep);
 	if (req == pending)

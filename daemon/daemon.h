@@ -41,7 +41,6 @@ struct agd_client {
 	char *out;               /* the answer being written */
 	size_t outlen, outoff;
 	int busy;                /* a request of this client is in a worker */
-	int eof;                 /* the client closed its side */
 	int64_t deadline_ms;     /* idle, slow request or slow reader */
 	struct agd_client *next; /* the free list */
 };

@@ -70,10 +70,14 @@ client_tag(const struct agd_server *s, const struct agd_client *c)
 static void
 rearm(struct agd_server *s, struct agd_client *c)
 {
-	uint32_t ev = EPOLLRDHUP;
+	uint32_t ev = 0;
 
-	if (!c->busy && c->out == NULL && !c->eof && !s->stopping)
-		ev |= EPOLLIN;
+	/* The end of the client's side is news only when its next line is
+	 * wanted: EPOLLRDHUP is level-triggered, and watched while a request
+	 * is in a worker it would wake the loop again and again until the
+	 * answer came.  (EPOLLHUP and EPOLLERR come unasked.) */
+	if (!c->busy && c->out == NULL && !s->stopping)
+		ev |= EPOLLIN | EPOLLRDHUP;
 	if (c->out != NULL)
 		ev |= EPOLLOUT;
 	watch(s, EPOLL_CTL_MOD, c->fd, ev, client_tag(s, c));
@@ -95,7 +99,6 @@ close_client(struct agd_server *s, struct agd_client *c)
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
 	c->busy = 0;
-	c->eof = 0;
 	c->discarding = 0;
 	c->next = s->free_clients;
 	s->free_clients = c;
@@ -257,11 +260,9 @@ read_client(struct agd_server *s, struct agd_client *c)
 		return;
 	}
 	if (n == 0) {
-		c->eof = 1;
-		if (!c->busy && c->out == NULL)
-			close_client(s, c);
-		else
-			rearm(s, c);
+		/* Only read between requests: every line before the end was
+		 * answered, and a partial one never will be. */
+		close_client(s, c);
 		return;
 	}
 	if (c->inlen == 0 && !c->discarding)
@@ -302,10 +303,6 @@ write_client(struct agd_server *s, struct agd_client *c)
 	free_answer(c->out, c->outlen);
 	c->out = NULL;
 	c->outlen = c->outoff = 0;
-	if (c->eof) {
-		close_client(s, c);
-		return;
-	}
 	c->deadline_ms = agd_now_ms() + (c->inlen > 0 ? s->request_ms : s->idle_ms);
 	/* A request that came behind the last one. */
 	take_line(s, c);
@@ -443,12 +440,20 @@ agd_serve(struct agd_server *s)
 					continue;
 				if (ev[i].events & EPOLLOUT)
 					write_client(s, c);
-				if (c->fd >= 0 && !stop &&
-				    (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+				if (c->fd < 0)
+					continue;
+				if (!stop && !c->busy && c->out == NULL &&
+				    (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+					/* Between requests: its next line, or its end
+					 * (lines it sent before closing its side are
+					 * answered first, one after the other). */
 					read_client(s, c);
-				else if (c->fd >= 0 && (ev[i].events & (EPOLLERR | EPOLLHUP)) &&
-				         !c->busy)
+				} else if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
+					/* Gone entirely while its request is in a worker
+					 * or its answer is pending: the worker finishes the
+					 * transaction, the answer has nowhere to go. */
 					close_client(s, c);
+				}
 			}
 		}
 		now = agd_now_ms();

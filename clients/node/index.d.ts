@@ -8,8 +8,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface AuthGuardOptions {
   /** 'batch' (default): one supervised `authguard-token batch` process;
-   *  'oneshot': one helper process per call. */
-  transport?: 'batch' | 'oneshot';
+   *  'oneshot': one helper process per call; 'socket': the Unix socket of
+   *  a running authguardd (man authguardd), which holds the state and the
+   *  keys (helper, webhookHelper, conf, env and onStderr do not apply). */
+  transport?: 'batch' | 'oneshot' | 'socket';
+  /** socket: authguardd's socket (default /run/authguard/authguardd.sock,
+   *  daemon_socket of authguard.conf). */
+  socketPath?: string;
+  /** socket: connections at most (default 4); a new one is opened when
+   *  every open one has a request in flight. */
+  connections?: number;
+  /** socket: an idle connection is closed after this long (default
+   *  10000 ms; keep it below the daemon's daemon_idle_timeout). */
+  idleTimeoutMs?: number;
   /** Path of authguard-token (default /usr/bin/authguard-token). */
   helper?: string;
   /** Path of authguard-webhook, for webhookReceive with the one-shot
@@ -21,7 +32,8 @@ export interface AuthGuardOptions {
    *  through from this process). */
   env?: Record<string, string>;
   /** Requests written to the helper and not yet answered (batch, default
-   *  64) or helper processes at once (oneshot, default 8). */
+   *  64), over all connections (socket, 64), or helper processes at once
+   *  (oneshot, default 8). */
   maxInFlight?: number;
   /** Callers waiting for a slot beyond maxInFlight (default 1024); one more
    *  fails at once with AuthGuardQueueFullError.  0: never wait. */
@@ -29,10 +41,12 @@ export interface AuthGuardOptions {
   /** Per request, waiting included (default 20000 ms). */
   timeoutMs?: number;
   /** First restart delay after a helper that died without answering
-   *  anything; doubles up to maxRestartDelayMs (defaults 100, 5000). */
+   *  anything; doubles up to maxRestartDelayMs (defaults 100, 5000).
+   *  socket: the back-off after a failed connect, during which calls fail
+   *  at once with AuthGuardUnavailableError (defaults 100, 2000). */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
-  /** Longest answer line accepted (default 16 MiB). */
+  /** Longest answer line accepted (default 16 MiB; socket 2 MiB). */
   maxAnswerBytes?: number;
   /** How long close() lets the helper answer what is in flight. */
   closeTimeoutMs?: number;
@@ -240,18 +254,25 @@ export interface Stats {
   pid?: number;
   inFlight: number;
   queued: number;
-  spawned: number;
+  spawned?: number;
   timeouts: number;
   queueFull: number;
   exited?: number;
   killed?: number;
+  /** socket transport */
+  socketPath?: string;
+  connections?: number;
+  connects?: number;
+  disconnects?: number;
+  dropped?: number;
+  unavailable?: number;
 }
 
 export declare const OPS: readonly string[];
 
 export declare class AuthGuard extends EventEmitter {
   constructor(options?: AuthGuardOptions);
-  readonly transportName: 'batch' | 'oneshot';
+  readonly transportName: 'batch' | 'oneshot' | 'socket';
   /** The current helper's pid (batch). */
   readonly pid: number | undefined;
   stats(): Stats;
@@ -294,6 +315,11 @@ export declare class AuthGuard extends EventEmitter {
   on(event: 'exit', listener: (info: { pid?: number; reason: string; exitCode?: number | null; signal?: string | null; stderr?: string; expected: boolean }) => void): this;
   on(event: 'restart', listener: (info: { delay: number }) => void): this;
   on(event: 'stderr', listener: (line: string, info: { pid?: number }) => void): this;
+  /** socket transport: a connection opened, closed (expected: closed by
+   *  this client), or the daemon could not be reached. */
+  on(event: 'connect', listener: (info: { socketPath: string; connection: number }) => void): this;
+  on(event: 'disconnect', listener: (info: { socketPath: string; connection: number; expected: boolean }) => void): this;
+  on(event: 'unavailable', listener: (info: { socketPath: string; reason: string; retryInMs: number }) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -303,6 +329,10 @@ export declare class BatchTransport extends EventEmitter {
   constructor(options?: AuthGuardOptions);
   /** withoutId: match the answer by order alone (an answer with an id
    *  member of its own). */
+  request(op: string, fields: Record<string, unknown>, options?: CallOptions & { withoutId?: boolean }): Promise<RawAnswer>;
+}
+export declare class SocketTransport extends EventEmitter {
+  constructor(options?: AuthGuardOptions);
   request(op: string, fields: Record<string, unknown>, options?: CallOptions & { withoutId?: boolean }): Promise<RawAnswer>;
 }
 export declare class OneShotTransport {
@@ -389,6 +419,11 @@ export declare class AuthGuardHelperExitedError extends AuthGuardError {
   /** The helper's last stderr line. */
   stderr?: string;
 }
+/** socket transport: the connection closed with the request in flight (it
+ *  may have taken effect; never sent again). */
+export declare class AuthGuardDisconnectedError extends AuthGuardHelperExitedError {}
+/** The helper cannot be started, or authguardd cannot be reached: the
+ *  request was not carried out. */
 export declare class AuthGuardUnavailableError extends AuthGuardError {
   cause: unknown;
 }

@@ -2,6 +2,7 @@
 export { AuthGuard, createAuthGuard, OPS } from './src/client.js';
 export { BatchTransport } from './src/batch.js';
 export { OneShotTransport } from './src/oneshot.js';
+export { SocketTransport } from './src/socket.js';
 export {
   applyHeaders, readCookie, requireBearer, requireSession, DEFAULT_COOKIE,
 } from './src/middleware.js';
@@ -12,6 +13,7 @@ export {
   AuthGuardInternalError,
   AuthGuardTimeoutError,
   AuthGuardHelperExitedError,
+  AuthGuardDisconnectedError,
   AuthGuardUnavailableError,
   AuthGuardQueueFullError,
   AuthGuardProtocolError,

@@ -8,7 +8,10 @@
 //   AUTHGUARD_TOKEN      authguard-token   (default /usr/bin/authguard-token)
 //   AUTHGUARD_ENROLL     authguard-enroll  (default /usr/bin/authguard-enroll)
 //   AUTHGUARD_WEBHOOK    authguard-webhook (default /usr/bin/authguard-webhook)
-//   AUTHGUARD_TRANSPORT  batch (default: one supervised co-process) or oneshot
+//   AUTHGUARD_TRANSPORT  batch (default: one supervised co-process), oneshot,
+//                        or socket (a running authguardd)
+//   AUTHGUARD_SOCKET     the daemon's socket for socket (default
+//                        /run/authguard/authguardd.sock)
 //   AUTHGUARD_TEST_TIME  passed to the helpers when set (test builds only)
 //   AUTHGUARD_ISSUER     the issuer shown by authenticator apps
 // The helpers get no other variable from this environment.
@@ -32,6 +35,7 @@ const ag = new AuthGuard({
   helper: env.AUTHGUARD_TOKEN || undefined,
   webhookHelper: env.AUTHGUARD_WEBHOOK || undefined,
   conf: env.AUTHGUARD_CONF || undefined,
+  socketPath: env.AUTHGUARD_SOCKET || undefined,
   env: helperEnv,
 });
 ag.on('exit', (e) => { if (!e.expected) process.stderr.write(`authguard-token ${e.pid} ended: ${e.reason}\n`); });

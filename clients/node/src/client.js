@@ -1,6 +1,6 @@
 // AuthGuard: one async function per op of the authguard-token protocol
 // (man authguard-token, "batch"), over a supervised batch co-process (the
-// default) or one process per call.
+// default), one process per call, or the socket of a running authguardd.
 //
 // Naming: the op guard_check is guardCheck(); request fields and answer
 // members are camelCase in JavaScript (retry_after -> retryAfter,
@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 
 import { BatchTransport } from './batch.js';
 import { OneShotTransport } from './oneshot.js';
+import { SocketTransport } from './socket.js';
 import {
   AuthGuardInternalError,
   AuthGuardUnsupportedOpError,
@@ -36,6 +37,17 @@ const KEEP = new Set(['claims', 'keys', 'headers']);
 // Ops whose answer has an "id" of its own: sent without a request id, so
 // that the batch answer keeps it (matched by order alone).
 const OWN_ID = new Set(['webhook_receive']);
+
+const TRANSPORTS = Object.freeze({ batch: BatchTransport, oneshot: OneShotTransport, socket: SocketTransport });
+
+// The socket transport takes its own options; those of the helper
+// processes (helper, conf, env, ...) mean nothing to it and are left out,
+// so that one options object can serve either transport.
+const SOCKET_OPTIONS = ['socketPath', 'connections', 'maxInFlight', 'maxQueue', 'timeoutMs', 'idleTimeoutMs',
+  'restartDelayMs', 'maxRestartDelayMs', 'maxAnswerBytes', 'closeTimeoutMs'];
+function socketOptions(o) {
+  return Object.fromEntries(SOCKET_OPTIONS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+}
 
 export function camelKey(k) {
   return k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -68,13 +80,13 @@ export class AuthGuard extends EventEmitter {
   constructor(options = {}) {
     super();
     const { transport = 'batch', onStderr, ...rest } = options;
-    if (transport !== 'batch' && transport !== 'oneshot') {
-      throw new TypeError('transport must be "batch" or "oneshot"');
+    if (typeof transport !== 'string' || !Object.hasOwn(TRANSPORTS, transport)) {
+      throw new TypeError('transport must be "batch", "oneshot" or "socket"');
     }
     this.transportName = transport;
-    this.transport = transport === 'batch' ? new BatchTransport(rest) : new OneShotTransport(rest);
+    this.transport = new TRANSPORTS[transport](transport === 'socket' ? socketOptions(rest) : rest);
     if (this.transport instanceof EventEmitter) {
-      for (const ev of ['spawn', 'exit', 'restart', 'stderr']) {
+      for (const ev of ['spawn', 'exit', 'restart', 'stderr', 'connect', 'disconnect', 'unavailable']) {
         this.transport.on(ev, (...a) => this.emit(ev, ...a));
       }
     }

@@ -55,10 +55,25 @@ export class AuthGuardHelperExitedError extends AuthGuardError {
   }
 }
 
-// The helper cannot be started at all (missing or not executable).
+// The socket transport's connection to authguardd closed (the daemon
+// stopped or dropped it, or a request on it timed out) while the request
+// was in flight: it may or may not have taken effect, and it is never
+// sent again.  A kind of AuthGuardHelperExitedError, so that code written
+// for the batch transport treats both alike.
+export class AuthGuardDisconnectedError extends AuthGuardHelperExitedError {
+  constructor(op, detail) {
+    super(op, detail);
+    this.message = `authguard ${op}: connection to authguardd closed before the answer (${detail.reason})`;
+    this.code = 'EAUTHGUARD_DISCONNECTED';
+  }
+}
+
+// The helper cannot be started at all (missing or not executable), or
+// authguardd cannot be reached (socket transport: no socket, refused):
+// the request was not carried out.
 export class AuthGuardUnavailableError extends AuthGuardError {
   constructor(op, cause) {
-    super(`authguard ${op}: helper unavailable: ${cause?.message ?? cause}`, 'EAUTHGUARD_UNAVAILABLE', { op, cause });
+    super(`authguard ${op}: ${cause?.syscall === 'connect' ? 'authguardd' : 'helper'} unavailable: ${cause?.message ?? cause}`, 'EAUTHGUARD_UNAVAILABLE', { op, cause });
   }
 }
 

@@ -1,8 +1,9 @@
 // Every op against the real authguard-token (and authguard-webhook) built in
-// this tree, with a throwaway configuration and state, over both
-// transports.  Ops that the batch helper does not answer yet are skipped on
+// this tree, with a throwaway configuration and state, over the three
+// transports (the socket one through authguardd, started on the same
+// state).  Ops that the batch helper does not answer yet are skipped on
 // the batch transport with a visible message (support.js, skipUnlessBatch);
-// the one-shot transport runs them all.
+// the one-shot and socket transports run them all.
 
 import assert from 'node:assert/strict';
 import { createHmac, verify as cryptoVerify } from 'node:crypto';
@@ -10,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   AuthGuardHelperExitedError,
+  AuthGuardUnavailableError,
   AuthGuardUsageError,
 } from '../index.js';
 import {
@@ -38,7 +40,7 @@ function jwksVerifies(keys, token) {
 }
 
 for (const transport of TRANSPORTS) {
-  describe(`ops over the ${transport} transport (real helper)`, () => {
+  describe(`ops over the ${transport} transport (${transport === 'socket' ? 'real authguardd' : 'real helper'})`, () => {
     let st;
     const open = [];
     const ag = (opts = {}) => {
@@ -295,7 +297,11 @@ for (const transport of TRANSPORTS) {
       const c = client({ conf: '/nonexistent/authguard.conf' }, { transport, maxRestartDelayMs: 200 });
       open.push(c);
       const err = await c.jwks().catch((e) => e);
-      if (transport === 'batch') {
+      if (transport === 'socket') {
+        // (no daemon can start on it: the socket names no daemon)
+        assert.ok(err instanceof AuthGuardUnavailableError, err);
+        assert.equal(err.cause.code, 'ENOENT');
+      } else if (transport === 'batch') {
         assert.ok(err instanceof AuthGuardHelperExitedError, err);
         assert.equal(err.exitCode, 2);
         assert.match(err.stderr, /nonexistent/);

@@ -50,7 +50,9 @@ usage(void)
 	        "                       (the token on stdin)\n"
 	        "       authguard-token [--conf FILE] session create|check|rotate|list|end ...\n"
 	        "       authguard-token [--conf FILE] logout   (session id and tokens on stdin)\n"
-	        "       authguard-token [--conf FILE] jwks | batch\n");
+	        "       authguard-token [--conf FILE] jwks | batch\n"
+	        "--daemon (or daemon = yes in the file): ask authguardd, which holds the\n"
+	        "state and the keys; given before the command like --conf.\n");
 	exit(CLI_USAGE);
 }
 

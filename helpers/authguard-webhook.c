@@ -56,7 +56,9 @@ usage(void)
 	        "                         [--headers FILE]             (the raw body on stdin)\n"
 	        "       authguard-webhook version\n"
 	        "Headers: svix-id, svix-timestamp, svix-signature (or webhook-id,\n"
-	        "webhook-timestamp, webhook-signature); other headers are ignored.\n");
+	        "webhook-timestamp, webhook-signature); other headers are ignored.\n"
+	        "--daemon (or daemon = yes in the file): ask authguardd, which holds the\n"
+	        "state and the secret; given before the command like --conf.\n");
 	exit(CLI_USAGE);
 }
 

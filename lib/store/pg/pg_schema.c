@@ -200,6 +200,64 @@ out:
 	return r;
 }
 
+/* The meta table was not found: either nobody initialised the schema, or
+ * the role may not look into it (a schema without USAGE is silently left
+ * out of search_path, so the two look alike).  Says which. */
+static int
+not_found(struct ag_db *db)
+{
+	PGresult *res = NULL;
+	char sql[256], msg[160];
+	int r;
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = '%s'",
+	         db->schema);
+	if ((r = ag_pg_exec(db, sql, "read schema", &res)) != 0)
+		return r;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		PQclear(res);
+		snprintf(msg, sizeof(msg), "permission denied: the role lacks USAGE on schema %s",
+		         db->schema);
+		return ag_pg_fail(db, AG_ERR_STORE, "schema", msg);
+	}
+	PQclear(res);
+	return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", "not initialised (run authguard-ctl init)");
+}
+
+/* Every table of the schema must be there, as on SQLite: a damaged schema
+ * fails at open rather than passing a check that happens not to touch
+ * the missing table (an account phase reads only subject). */
+static int
+check_tables(struct ag_db *db)
+{
+	PGresult *res = NULL;
+	char sql[768], msg[160];
+	size_t n;
+	int i, r;
+
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT t FROM unnest(ARRAY[");
+	for (i = 0; tables[i] != NULL && n < sizeof(sql); i++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s'%s'", i > 0 ? ", " : "",
+		                      tables[i]);
+	if (n < sizeof(sql))
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+		                      "]) t WHERE to_regclass('\"%s\".' || t) IS NULL LIMIT 1",
+		                      db->schema);
+	if (n >= sizeof(sql))
+		return ag_pg_fail(db, AG_ERR_TOOLONG, "read schema", "query too long");
+	if ((r = ag_pg_exec(db, sql, "read schema", &res)) != 0)
+		return r;
+	if (PQntuples(res) > 0) {
+		snprintf(msg, sizeof(msg), "damaged: table %s.%s is missing", db->schema,
+		         PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return ag_pg_fail(db, AG_ERR_CORRUPT, "schema", msg);
+	}
+	PQclear(res);
+	return 0;
+}
+
 int
 ag_pg_schema_open(struct ag_db *db, int flags)
 {
@@ -211,15 +269,14 @@ ag_pg_schema_open(struct ag_db *db, int flags)
 	if ((r = read_version(db, &db->version)) != 0)
 		return r;
 	if (db->version == 0)
-		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema",
-		                  "not initialised (run authguard-ctl init)");
+		return not_found(db);
 	if (db->version != latest()) {
 		snprintf(msg, sizeof(msg), "version %d, this build needs %d%s", db->version,
 		         latest(),
 		         db->version < latest() ? " (run authguard-ctl init to migrate)" : "");
 		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
 	}
-	return 0;
+	return check_tables(db);
 }
 
 int

@@ -207,7 +207,7 @@ ag_expect_status "status --json: the account holds every acknowledged failure ($
 ag_expect_status "status --json --ip: so does the host" --ip 203.0.113.77 -- \
 	failures=$((fo_ack + ck)) pending=$((ck - st)) locked=false
 ag_expect_eq "sqlite agrees: $((fo_ack + ck)) failure rows for the account" $((fo_ack + ck)) \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM failure f JOIN subject s ON s.id = f.subject_id WHERE s.kind = 1 AND s.name = 'carol';")"
+	"$(ag_sql "SELECT count(*) FROM failure f JOIN subject s ON s.id = f.subject_id WHERE s.kind = 1 AND s.name = 'carol';")"
 if [ "$fo_ack $st" != "$fo_try $ck" ]; then
 	ag_say "$((fo_try - fo_ack + ck - st)) failure(s) waited more than 15 s for the state and" \
 		"were refused (exit 3, nothing recorded): the machine is overloaded"

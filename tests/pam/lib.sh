@@ -107,6 +107,10 @@ case $AG_STORE in
 sqlite | postgresql) ;;
 *) echo "Bail out! $ag_test: AG_STORE must be sqlite or postgresql, not '$AG_STORE'"; exit 1 ;;
 esac
+# How a refusal because the state stayed busy reads, in either engine's
+# words: SQLite's write lock, PostgreSQL's serialization conflicts retried
+# until the wait was over, or its lock or statement timeout.
+AG_BUSY_RE='database is locked|concurrent transactions kept conflicting|due to (lock|statement) timeout'
 ag_pgdb=          # PostgreSQL mode: this script's database
 ag_pgc_own=0      # ... in a cluster of its own (no AG_PGC_CONNINFO given)
 

@@ -128,10 +128,11 @@ cli_log_open(void)
 	openlog(cli_progname, LOG_PID, LOG_AUTHPRIV);
 }
 
+/* (counts failures: see ag_json_malloc) */
 static void *
 json_alloc(size_t n)
 {
-	return malloc(n);
+	return ag_json_malloc(n);
 }
 
 static void

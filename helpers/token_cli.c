@@ -93,7 +93,11 @@ cmd_issue(struct token_ctx *ctx, int argc, char **argv)
 		usage_tokens();
 	if (claims_stdin) {
 		/* Strict: one JSON object, no duplicate members, bounded. */
+		unsigned long failures = ag_json_alloc_failures();
+
 		req.extra = json_loadf(stdin, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &jerr);
+		if (ag_json_alloc_failures() != failures)
+			cli_die(CLI_INTERNAL, "out of memory");
 		if (req.extra == NULL || !json_is_object(req.extra))
 			cli_die(CLI_USAGE, "--claims-stdin: not a JSON object (%s)", jerr.text);
 	}
@@ -474,14 +478,21 @@ token_cmd_batch(struct token_ctx *ctx, int argc, char **argv)
 		cli_die(CLI_INTERNAL, "out of memory");
 	while ((n = batch_read_line(line, cap)) != -1) {
 		json_t *req = NULL, *out = NULL, *id = NULL;
+		unsigned long failures = ag_json_alloc_failures();
 		int code;
 
 		if (n == 0)
 			continue;
+		if (n > 0)
+			req = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
 		if (n < 0) {
 			code = usage_answer(&out, "request too long");
-		} else if ((req = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-		           !json_is_object(req)) {
+		} else if (ag_json_alloc_failures() != failures) {
+			/* parsed while memory ran out: it may be damaged (a
+			 * name cut short), so it is never carried out */
+			out = json_pack("{s:s}", "error", "internal");
+			code = CLI_INTERNAL;
+		} else if (req == NULL || !json_is_object(req)) {
 			code = usage_answer(&out, "not a JSON object");
 		} else if ((id = json_object_get(req, "id")) != NULL && !batch_id_ok(id)) {
 			code = usage_answer(&out, "id must be a number or a string of at most 256 bytes");

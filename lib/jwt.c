@@ -187,16 +187,23 @@ static json_t *
 parse_object(const uint8_t *p, size_t n, int *nomem)
 {
 	json_error_t jerr;
+	unsigned long failures;
 	json_t *j;
 
 	if (!depth_ok(p, n, AG_JWT_MAX_DEPTH))
 		return NULL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
+	/* jansson reports a failed allocation as a syntax error, or not at
+	 * all: a string whose copy failed comes back cut short (a kid that
+	 * matches no key, an issuer that is not ours), and the token would
+	 * be blamed.  malloc's errno, or the allocator's count, tells. */
 	errno = 0;
+	failures = ag_json_alloc_failures();
 	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL && errno == ENOMEM)
+	if ((j == NULL && errno == ENOMEM) || ag_json_alloc_failures() != failures) {
 		*nomem = 1;
+		json_decref(j);
+		return NULL;
+	}
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -239,4 +240,22 @@ ag_format_wait(char *dst, size_t dstsize, int64_t seconds)
 		unit = "day";
 	}
 	snprintf(dst, dstsize, "%lld %s%s", (long long)n, unit, n == 1 ? "" : "s");
+}
+
+static unsigned long json_alloc_failures;
+
+void *
+ag_json_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		__atomic_add_fetch(&json_alloc_failures, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+unsigned long
+ag_json_alloc_failures(void)
+{
+	return __atomic_load_n(&json_alloc_failures, __ATOMIC_RELAXED);
 }

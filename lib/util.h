@@ -48,4 +48,12 @@ int ag_log_safe_byte(unsigned char c);
 /* Formats a duration in words for people: "57 minutes", "16 seconds". */
 void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
 
+/* malloc for jansson (json_set_alloc_funcs), counting the allocations
+ * that failed: jansson 2.14 may carry on after one and return a damaged
+ * document (a string cut short) instead of failing the parse.  A parse
+ * during which ag_json_alloc_failures() moved ran out of memory,
+ * whatever it returned. */
+void *ag_json_malloc(size_t n);
+unsigned long ag_json_alloc_failures(void);
+
 #endif

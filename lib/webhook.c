@@ -434,16 +434,24 @@ ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event 
 		                                     "session.revoked" };
 	json_error_t jerr;
 	json_t *root, *data;
+	unsigned long failures;
 	size_t i;
 	int ret = AG_ERR_INVAL;
 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0 || len > AG_WEBHOOK_BODY_MAX)
 		return AG_ERR_INVAL;
-	/* jansson reports a failed allocation as a syntax error (or not at
-	 * all); malloc's errno tells. */
+	/* jansson reports a failed allocation as a syntax error, or not at
+	 * all: a string whose copy failed comes back cut short, and a
+	 * "session.revoked" read as something else would be acknowledged
+	 * and ignored.  malloc's errno, or the allocator's count, tells. */
 	errno = 0;
+	failures = ag_json_alloc_failures();
 	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (ag_json_alloc_failures() != failures) {
+		json_decref(root);
+		return AG_ERR_NOMEM;
+	}
 	if (root == NULL)
 		return errno == ENOMEM ? AG_ERR_NOMEM : AG_ERR_INVAL;
 	if (!json_is_object(root) ||

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Fault injection into the real PAM module (pamtester + pam_wrapper): every
 # library call the module makes -- allocations, file and directory calls,
-# SQLite, libsodium, getpwnam_r -- is failed in turn (tests/fault/lib.sh),
-# and no fault may turn a refusal into a login, crash, or damage the state:
+# SQLite (or libpq, with AG_STORE=postgresql), libsodium, getpwnam_r -- is
+# failed in turn (tests/fault/lib.sh), and no fault may turn a refusal into
+# a login, crash, or damage the state:
 #
 #   deny:  a wrong password; the right password on a locked account, and
 #          its account phase (all a key-based ssh login meets); the right
@@ -88,5 +89,7 @@ fi_sweep "right password, replayed code" deny pam "$AG_MODULE" mfa \
 	"$(probe alice "$STEP")" "inc01 inc01 same same"
 
 fi_summary malloc calloc open read fstat lstat sqlite3_open_v2 sqlite3_prepare_v2 \
-	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init
+	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init \
+	PQconnectStartParams PQconnectPoll PQsetnonblocking PQsendQuery PQsendPrepare \
+	PQsendQueryPrepared PQflush PQconsumeInput PQgetResult poll
 ag_done

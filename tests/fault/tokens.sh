@@ -1,8 +1,8 @@
 #!/bin/bash
 # Fault injection into authguard-token's JWT and refresh-token commands, the
 # real helper run as a process (tests/fault/lib.sh): every library call it
-# makes -- key files, SQLite, jansson, libsodium, allocations -- is failed
-# in turn.
+# makes -- key files, SQLite (or libpq, with AG_STORE=postgresql), jansson,
+# libsodium, allocations -- is failed in turn.
 #
 #   deny:  verify of a revoked, an expired and a badly signed token; refresh
 #          with a refresh token that was already redeemed (reuse);
@@ -88,5 +88,7 @@ fi_sweep "refresh: fresh refresh token" allow helper "$AG_TOKEN_BIN" refresh \
 FI_CHECK=
 
 fi_summary malloc open openat read fstat readdir fdopendir json_loadb json_pack json_dumpf \
-	sqlite3_open_v2 sqlite3_prepare_v3 sqlite3_step sodium_init
+	sqlite3_open_v2 sqlite3_prepare_v3 sqlite3_step sodium_init \
+	PQconnectStartParams PQconnectPoll PQsetnonblocking PQsendQuery PQsendPrepare \
+	PQsendQueryPrepared PQflush PQconsumeInput PQgetResult poll
 ag_done

@@ -772,7 +772,7 @@ else
 		# at once on a pipe); the helper then waits for the lock in
 		# the server, which pg_locks shows as a lock not granted.
 		coproc LOCKER { PGOPTIONS="-c search_path=$(ag_pg_schema "$AG_DB")" \
-			psql -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres -d "$ag_pgdb"; }
+			"$AG_PSQL" -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres -d "$ag_pgdb"; }
 		printf '%s\n' "BEGIN; LOCK TABLE refresh_family, refresh_token IN EXCLUSIVE MODE;" \
 			"SELECT 'held';" >&"${LOCKER[1]}"
 	else

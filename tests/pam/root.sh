@@ -73,7 +73,7 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 		cat >"$AG_TMP/txn-open.sh" <<-EOF
 		#!/bin/sh
 		unset LD_PRELOAD
-		exec psql -X -q -At -h '$AG_PGC_DIR' -p '$AG_PGC_PORT' -U postgres -d '$ag_pgdb' -c \
+		exec '$AG_PSQL' -X -q -At -h '$AG_PGC_DIR' -p '$AG_PGC_PORT' -U postgres -d '$ag_pgdb' -c \
 		  "SELECT (count(*) > 0)::int FROM pg_stat_activity
 		   WHERE application_name = 'authguard' AND xact_start IS NOT NULL"
 		EOF
@@ -81,7 +81,7 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 		AG_ENV+=(AG_NSS_PROBE_CMD="$AG_TMP/txn-open.sh")
 		# the probe's query sees such a transaction, and only then
 		{ printf 'BEGIN; SELECT 1;\n'; sleep 2; printf 'COMMIT;\n'; } |
-			PGAPPNAME=authguard psql -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres \
+			PGAPPNAME=authguard "$AG_PSQL" -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres \
 			-d "$ag_pgdb" >/dev/null 2>&1 &
 		sleep 1
 		ag_expect_eq "the probe's query sees an open transaction of application authguard" 1 \

@@ -6,7 +6,9 @@
 #
 #   deny:  verify of a revoked, an expired and a badly signed token; refresh
 #          with a refresh token that was already redeemed (reuse);
-#   allow: verify of a good token; refresh with a fresh refresh token.
+#   allow: verify of a good token; refresh with a fresh refresh token;
+#          a batch process answering three verify requests (a single
+#          fault spoils at most the request it strikes).
 #
 # A deny stays a deny (non-zero exit, no "valid":true); no crash; the state
 # file stays intact: a reuse never mints a token, a redeemed token stays
@@ -61,6 +63,39 @@ TOKEN=$BADSIG
 fi_sweep "verify: bad signature" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
 TOKEN=$GOOD
 fi_sweep "verify: good token" allow helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
+
+# Batch mode, one process for many requests: a fault spoils at most the
+# request it strikes.  The requests after it are answered as without the
+# fault -- a connection that broke is opened again, a statement whose
+# preparation went wrong is prepared again -- or not at all, once the
+# process has ended (it may end on an error).  The first request (a bad
+# signature) does not reach the store, so the store is first used, its
+# statement first prepared, by the second.  A fault before the first
+# request (at start-up) may spoil all three.
+printf '%s\n' "{\"op\":\"verify\",\"id\":1,\"token\":\"$BADSIG\"}" \
+	"{\"op\":\"verify\",\"id\":2,\"token\":\"$REVOKED\"}" \
+	"{\"op\":\"verify\",\"id\":3,\"token\":\"$REVOKED\"}" >"$AG_TMP/batch.in"
+batch() { ag_run_token batch <"$AG_TMP/batch.in"; }
+batch
+mapfile -t BATCH_OK <<<"$AG_JSON"
+[ "$AG_RC" = 0 ] && [ ${#BATCH_OK[@]} = 3 ] &&
+	[[ ${BATCH_OK[2]} == *'"reason":"revoked"'* ]] || ag_bail "batch: $AG_RC $AG_JSON $AG_OUT"
+spoiled_once() { # BEFORE AFTER
+	local got=() i n=0
+	[ -z "$AG_JSON" ] || mapfile -t got <<<"$AG_JSON"
+	[[ $AG_JSON != *'"valid":true'* ]] || echo "a forged or revoked token was valid"
+	[ "$FI_MODE" = once ] || return 0
+	for i in 0 1 2; do
+		[ -n "${got[i]:-}" ] || continue # not answered: the process ended
+		[ "${got[i]}" = "${BATCH_OK[i]}" ] || n=$((n + 1))
+	done
+	[ "$n" -le 1 ] || [ "$n" = 3 ] ||
+		echo "$n answers spoiled by one fault: $(printf '%s ' "${got[@]}" | cut -c1-300)"
+}
+FI_CHECK=spoiled_once
+fi_sweep "batch: verify of a forged token, then twice of a revoked one" allow helper \
+	"$AG_TOKEN_BIN" batch "$PROBE" "same same same same"
+FI_CHECK=
 AG_NOW=$((AG_NOW + 3600))
 fi_sweep "verify: expired token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
 

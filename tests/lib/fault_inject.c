@@ -663,6 +663,9 @@ sqlite3_open_v2(const char *path, sqlite3 **db, int flags, const char *vfs)
 	const void *caller = CALLER;
 	REAL(int (*)(const char *, sqlite3 **, int, const char *), sqlite3_open_v2);
 
+	/* A new connection has no injected error, even where malloc gives
+	 * it the address of one that had (closed since). */
+	fi_fault_db = NULL;
 	/* SQLite's answer when it cannot even allocate the handle. */
 	if (fault(F_sqlite3_open_v2, caller)) {
 		*db = NULL;

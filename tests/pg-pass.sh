@@ -19,6 +19,11 @@
 # removes its directory on every exit path, and prints automake's summary
 # and the time taken.  MAKE-ARGS come last, so TESTS=... runs a subset.
 #
+# It ends with the time taken and the CPU seconds of the tests and of the
+# server, for the CI budget (their sum over the cores is the least the
+# pass takes on an idle machine; tests/Makefile.inc has the figures and
+# the knobs that shorten it, e.g. make check-postgresql FI_MODES=once).
+#
 # Environment:
 #   PG_PASS_TESTS  the scripts (default: the list PG_PASS_TESTS of
 #                  tests/Makefile.inc, as make check-postgresql passes it)
@@ -59,8 +64,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
+# CPU seconds of a process and of the children it reaped (utime, stime,
+# cutime, cstime of /proc/PID/stat): the server's are those of the
+# postmaster, whose children are the sessions.
+cpu_of() { # PID
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13 + $14 + $15) / hz) }' \
+		"/proc/$1/stat" 2>/dev/null || echo "?"
+}
+
 t0=$(date +%s)
 ag_pgc_start "$dir/pgc" || { echo "pg-pass.sh: the cluster did not start" >&2; exit 2; }
+server_pid=$(head -n 1 "$dir/pgc/data/postmaster.pid" 2>/dev/null)
 echo "=== PostgreSQL pass: $(echo $tests | wc -w) scripts, cluster $AG_PGC_CONNINFO"
 export AG_STORE=postgresql
 rc=0
@@ -72,5 +86,11 @@ if [ -f test-suite-postgresql.log ]; then
 	awk '/^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):/{printf "%s %s  ", $2, $3} END{print ""}' \
 		test-suite-postgresql.log
 fi
-echo "=== PostgreSQL pass: $(($(date +%s) - t0)) s, exit $rc"
+# The tests' CPU time (this shell's children: make and everything under
+# it) and the server's, for the CI budget: their sum over the cores is the
+# least the pass can take on an idle machine.
+times >"$dir/times" # (not in a pipe: a subshell's children are not ours)
+cpu=$(tr 'ms' '  ' <"$dir/times" | awk 'NR == 2 { print int($1 * 60 + $2 + $3 * 60 + $4) }')
+echo "=== PostgreSQL pass: $(($(date +%s) - t0)) s, exit $rc; CPU: tests $cpu s," \
+	"server $(cpu_of "${server_pid:-0}") s"
 exit $rc

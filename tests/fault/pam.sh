@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fault injection into the real PAM module (pamtester + pam_wrapper): every
 # library call the module and its state service make -- allocations, file
-# and directory calls, SQLite, libsodium, getpwnam_r -- is failed in turn
+# and directory calls, SQLite (or libpq, with AG_STORE=postgresql),
+# libsodium, getpwnam_r -- is failed in turn
 # (tests/fault/lib.sh), and no fault may turn a refusal into a login,
 # crash, or damage the state:
 #
@@ -92,5 +93,7 @@ fi_sweep "right password, replayed code" deny pam "$OBJ" mfa \
 	"$(probe alice "$STEP")" "inc01 inc01 same same"
 
 fi_summary malloc calloc open read fstat lstat sqlite3_open_v2 sqlite3_prepare_v2 \
-	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init
+	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init \
+	PQconnectStartParams PQconnectPoll PQsetnonblocking PQsendQuery PQsendPrepare \
+	PQsendQueryPrepared PQflush PQconsumeInput PQgetResult poll
 ag_done

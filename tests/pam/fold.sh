@@ -50,7 +50,7 @@ expect_json() {
 	fi
 }
 
-dump() { sqlite3 -batch "$AG_DB" .dump; }
+dump() { ag_sql_dump; }
 
 # usage_unchanged DESC ARGS... [<INPUT]: authguard-token ARGS exits 2, says
 # why on stderr, prints nothing on stdout (or, for the token commands, the
@@ -109,7 +109,7 @@ for ((i = 0; i < ${#SPELLINGS[@]}; i += 2)); do
 		allowed=false reason=locked failures=10 attempt='<missing>'
 done
 ag_expect_eq "one account subject in the state" 1 \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject WHERE kind = 1;")"
+	"$(ag_sql "SELECT count(*) FROM subject WHERE kind = 1;")"
 ag_expect_status "status carol@example.com: 10 failures, locked" carol@example.com -- \
 	failures=10 locked=true
 

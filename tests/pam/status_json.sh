@@ -180,7 +180,7 @@ fi
 ag_say "authguard-token: a non-UTF-8 web user is refused before anything is stored"
 ag_run_token session create --user $'al\xffice' --user-agent 'UA/1.0'
 ag_expect_eq "session create --user al\\xffice: exit 2, no JSON" "2 " "$AG_RC $AG_JSON"
-ag_expect_eq "...and no web session stored" 0 "$(sqlite3 "$AG_DB" 'SELECT count(*) FROM web_session')"
+ag_expect_eq "...and no web session stored" 0 "$(ag_sql 'SELECT count(*) FROM web_session')"
 ag_run_token session list --user $'al\xffice'
 ag_expect_eq "session list --user al\\xffice with folding (the default): exit 2, no JSON" "2 " \
 	"$AG_RC $AG_JSON"

@@ -660,7 +660,7 @@ verify_as "after revoke: revoked" 1 revoked "$tok"
 tk revoke <<<"$tok"
 ag_expect_eq "revoking it again: exit 0 (idempotent)" 0 "$AG_RC"
 ag_expect_eq "the denylist row in the state" "$jti|$((exp + 30))" \
-	"$(sqlite3 "$AG_DB" "SELECT jti, expires FROM revoked_jti WHERE jti = '$jti'")"
+	"$(ag_sql "SELECT jti, expires FROM revoked_jti WHERE jti = '$jti'")"
 issue --sub alice
 tok=$TOK jti=$JTI
 tk revoke <<<"$jti"
@@ -703,7 +703,7 @@ expect_json "... refresh_expires = now + refresh_ttl (30 d)" refresh_expires=$((
 ag_expect_true "... refresh token agr_ + 43 base64url characters (256 bits)" \
 	eval '[[ $RT =~ ^agr_[A-Za-z0-9_-]{43}$ ]] && [ "$(tt b64len "${RT#agr_}")" = 32 ]'
 ag_expect_eq "... stored only as its SHA-256" "1 0" \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM refresh_token WHERE hash = x'$(printf '%s' "$RT" | sha256sum | cut -c1-64)'") $(sqlite3 "$AG_DB" .dump | grep -cF -e "${RT#agr_}")"
+	"$(ag_sql "SELECT count(*) FROM refresh_token WHERE hash = $(ag_sql_blob "$(printf '%s' "$RT" | sha256sum | cut -c1-64)")") $(ag_sql_dump | grep -cF -e "${RT#agr_}")"
 fam_exp=$((AG_NOW + 30 * 86400))
 rts=("$RT")
 bad=()

@@ -10,7 +10,7 @@
 #  - svix-* and unbranded webhook-* headers, as --header arguments or a
 #    header block (--headers FILE, CRLF, a pipe);
 #  - hostile variants are each refused with the right exit code and reason
-#    and leave the state file exactly as it was (sqlite3 .dump compared):
+#    and leave the state exactly as it was (every row compared):
 #    missing headers, stale / future / non-numeric timestamps, a changed
 #    body byte, re-serialised JSON, only non-v1 signatures, the wrong
 #    secret, a replayed message id, a repeated header, an unparsable body,
@@ -92,8 +92,8 @@ WH_CONF=$AG_CONF
 WH_SECRET_FILE=$AG_TMP/keys/webhook.secret
 (umask 077 && printf '%s\n' "$SECRET" >"$WH_SECRET_FILE")
 
-sql() { sqlite3 -batch "$AG_DB" "$@"; }
-wh_dump() { sqlite3 -batch "$AG_DB" .dump; }
+sql() { ag_sql "$@"; }
+wh_dump() { ag_sql_dump; }
 
 # session USER CLERK_SID: a live web session row and a refresh family tied
 # to it (sid = the session's public handle: base64url of the hash, as
@@ -103,9 +103,9 @@ session() {
 	hex=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 	handle=$(ag_python -c 'import base64, sys
 print(base64.urlsafe_b64encode(bytes.fromhex(sys.argv[1])).rstrip(b"=").decode())' "$hex")
-	sql "INSERT INTO web_session (id_hash, user, user_key, fingerprint, clerk_sid, created,
+	sql "INSERT INTO web_session (id_hash, \"user\", user_key, fingerprint, clerk_sid, created,
 	       last_seen, idle_expires, abs_expires)
-	     VALUES (X'$hex', '$1', '$1', randomblob(32), '$2', $AG_NOW, $AG_NOW,
+	     VALUES ($(ag_sql_blob "$hex"), '$1', '$1', randomblob(32), '$2', $AG_NOW, $AG_NOW,
 	       $((AG_NOW + 1800)), $((AG_NOW + 43200)));
 	     INSERT INTO refresh_family (subject, subject_key, sid, created, expires, current)
 	     VALUES ('$1', '$1', '$handle', $AG_NOW, $((AG_NOW + 86400)), randomblob(32));" ||
@@ -316,7 +316,7 @@ ag_expect_eq "svix-signed user.deleted (header block on a pipe, 3 signatures) ac
 expect_json "... all of alice's sessions and families" type=user.deleted \
 	action=user_sessions_ended sessions_ended=1 families_revoked="$alice_live"
 ag_expect_eq "... alice has no session and no live family left" "0 0" \
-	"$(sql "SELECT count(*) FROM web_session WHERE user = 'user_alice'") $(sql "SELECT count(*) FROM refresh_family WHERE subject = 'user_alice' AND revoked = 0")"
+	"$(sql "SELECT count(*) FROM web_session WHERE \"user\" = 'user_alice'") $(sql "SELECT count(*) FROM refresh_family WHERE subject = 'user_alice' AND revoked = 0")"
 ag_expect_eq "... bob's family without a session is untouched" 1 \
 	"$(sql "SELECT count(*) FROM refresh_family WHERE subject = 'user_bob' AND sid IS NULL AND revoked = 0")"
 ag_expect_log "... logged with the user" \

@@ -276,7 +276,11 @@ connect_db(struct ag_db *db)
 }
 
 /* Maps a failed result to AG_ERR_*: what a retry can cure, what a missing
- * schema or right means, and the rest. */
+ * schema or right means, and the rest.  A result without an SQLSTATE is
+ * libpq's own (the connection broke, or libpq ran out of memory while
+ * reading the answer): what the server did is unknown -- it may have
+ * prepared a statement that this side now believes missing -- so the
+ * connection is dropped, and the next use opens a fresh one. */
 static int
 result_error(struct ag_db *db, const PGresult *res, const char *what)
 {
@@ -300,7 +304,10 @@ result_error(struct ag_db *db, const PGresult *res, const char *what)
 		code = AG_ERR_SCHEMA;    /* undefined table, schema or column */
 	else if (strcmp(state, "53100") == 0 || strcmp(state, "53200") == 0)
 		code = AG_ERR_IO;        /* disk full, out of memory */
-	return fail(db, code, what, msg);
+	code = fail(db, code, what, msg);
+	if (state == NULL)
+		drop_connection(db);
+	return code;
 }
 
 /* Sends what is queued and collects the results of one command, within

@@ -276,6 +276,39 @@ out:
 	return r;
 }
 
+/* Every table of the schema must be there, as on SQLite: a damaged schema
+ * fails at open rather than passing a check that happens not to touch
+ * the missing table (an account phase reads only subject). */
+static int
+check_tables(struct ag_db *db)
+{
+	PGresult *res = NULL;
+	char sql[768], msg[160];
+	size_t n;
+	int i, r;
+
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT t FROM unnest(ARRAY[");
+	for (i = 0; tables[i] != NULL && n < sizeof(sql); i++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s'%s'", i > 0 ? ", " : "",
+		                      tables[i]);
+	if (n < sizeof(sql))
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n,
+		                      "]) t WHERE to_regclass('\"%s\".' || t) IS NULL LIMIT 1",
+		                      db->schema);
+	if (n >= sizeof(sql))
+		return ag_pg_fail(db, AG_ERR_TOOLONG, "read schema", "query too long");
+	if ((r = ag_pg_exec(db, sql, "read schema", &res)) != 0)
+		return r;
+	if (PQntuples(res) > 0) {
+		snprintf(msg, sizeof(msg), "damaged: table %s.%s is missing", db->schema,
+		         PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return ag_pg_fail(db, AG_ERR_CORRUPT, "schema", msg);
+	}
+	PQclear(res);
+	return 0;
+}
+
 int
 ag_pg_schema_open(struct ag_db *db, int flags)
 {
@@ -299,7 +332,7 @@ ag_pg_schema_open(struct ag_db *db, int flags)
 		             : " (newer: written by a newer authguard; upgrade this host)");
 		return ag_pg_fail(db, AG_ERR_SCHEMA, "schema", msg);
 	}
-	return 0;
+	return check_tables(db);
 }
 
 int

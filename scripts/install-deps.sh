@@ -8,7 +8,10 @@ libsqlite3-dev libsodium-dev libssl-dev libjansson-dev liboath-dev libqrencode-d
 libunistring-dev \
 libpam-wrapper libpamtest0-dev pamtester libnss-wrapper sqlite3 python3 \
 oathtool zbar-tools librsvg2-bin valgrind clang python3-jwt python3-cryptography \
-chromium"
+chromium postgresql libpq-dev strace systemd"
+# postgresql, libpq-dev: the PostgreSQL back end and its tests (each test
+# starts a throwaway cluster of its own; no system-wide server is used).
+# strace, systemd (systemd-analyze): the daemon's sandbox test.
 # chromium: the browser tests (tests/browser), driven by playwright-core,
 # which they install with npm ci (never a browser download of its own).
 # Node and npm (jose interop tests, the client package, the browser

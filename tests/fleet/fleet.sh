@@ -34,7 +34,12 @@
 #     password included, with a one-line reason in syslog; every failure
 #     acknowledged (logged as auth_fail) before the stop is still counted
 #     after the restart, and every one acknowledged overall is counted at
-#     the end; after the restart every host logs in and counts again;
+#     the end; after the restart every host logs in and counts again.
+#     Beside it, one authguard-token batch process on host 3 (a web
+#     backend's, which keeps its connection) records web failures: it
+#     answers every request of the outage with an error, in bounded time,
+#     serves again after the restart on the same process (it reconnects),
+#     and the shared state holds exactly the failures it acknowledged;
 #  f) with store_fallback = local, a second outage: on each host ten wrong
 #     passwords lock the account on that host (its local state), the
 #     right one is then refused unchecked; each host logs the switch at
@@ -378,6 +383,30 @@ wait_for() {
 # the attempts of the stream: ALL-LINES-AWK-FILTER, output as the lines
 lines() { cat "$AG_TMP"/stream.[1-5] | awk "$1"; }
 
+# The web backend of host 3: one batch process for the whole outage.
+# web_fail N: N guard_failure requests, one at a time; adds to web_ok the
+# answers with status 0, to web_err the others, to web_lost the requests
+# not answered within 30 s (none may be).
+web_ok=0 web_err=0 web_lost=0 web_id=0
+AG_CONF=$AG_TMP/h3-e.conf
+coproc WEB { ag_token batch 2>>"$AG_TMP/web.err"; }
+web_fail() {
+	local k line
+	for k in $(seq 1 "$1"); do
+		web_id=$((web_id + 1))
+		printf '{"id":%d,"op":"guard_failure","subject":"web-erin","ip":"203.0.113.33"}\n' \
+			"$web_id" >&"${WEB[1]}"
+		if ! IFS= read -r -t 30 line <&"${WEB[0]}"; then
+			web_lost=$((web_lost + 1))
+		elif [ "$(ag_jget "$line" id) $(ag_jget "$line" status)" = "$web_id 0" ]; then
+			web_ok=$((web_ok + 1))
+		else
+			web_err=$((web_err + 1))
+			printf '%s\n' "$line" >>"$AG_TMP/web.answers"
+		fi
+	done
+}
+
 for i in $(seq 1 $NHOSTS); do : >"$AG_TMP/stream.$i"; done
 phase up
 mark0=$(ag_log_lines)
@@ -388,12 +417,18 @@ for i in $(seq 1 $NHOSTS); do
 done
 # a few attempts of each kind on every host first
 wait_for "every host made attempts before the stop" '$2 == "up" && $3 == "up" && $1 >= 4'
+web_fail 5
+ag_expect_eq "web backend of host 3, before the stop: 5 failures acknowledged" "5 0 0" \
+	"$web_ok $web_err $web_lost"
 phase stopping
 ag_pgc_stop immediate
 phase down
 mark_down=$(ag_log_lines)
 ag_say "the server is down"
 wait_for "every host made attempts during the outage" '$2 == "down" && $3 == "down" && $4 == "frank"'
+web_fail 3
+ag_expect_eq "web backend, during the outage: every request answered with an error" "5 3 0" \
+	"$web_ok $web_err $web_lost"
 phase restart
 mark_restart=$(ag_log_lines)
 # nothing can be acknowledged while the server is down: every failure
@@ -409,6 +444,16 @@ ag_say "the server is back: erin's failures in the shared state: $failures_after
 	"acknowledged before the stop: $acked_before"
 ag_expect_true "nothing acknowledged before the stop is lost: $failures_after >= $acked_before" \
 	test "$failures_after" -ge "$acked_before"
+web_fail 5
+ag_expect_eq "web backend, after the restart: the same process serves again (reconnected)" "10 3 0" \
+	"$web_ok $web_err $web_lost"
+web_pid=$WEB_PID
+eval "exec ${WEB[1]}>&-"
+wait "$web_pid" 2>/dev/null
+ag_status web-erin
+ag_expect_eq "the shared state holds exactly the web failures acknowledged, none lost or repeated" \
+	"$web_ok" "$(ag_jget "$AG_JSON" failures)"
+cat "$AG_TMP/web.err" >>"$AG_TMP/stderr.all"
 wait_for "every host logs in again after the restart" '$2 == "up2" && $4 == "frank" && $5 == 0'
 wait_for "every host counts failures again after the restart" '$2 == "up2" && $4 == "erin" && $6 == 1'
 phase end

@@ -8,6 +8,11 @@
 #   daemon     (when asked for) the authguard stack with daemon = yes: the
 #              module asks authguardd, which this script starts on a state
 #              of its own (a socket in the temporary directory) and stops
+#   postgresql (when asked for) the authguard stack with store = postgresql:
+#              a throwaway PostgreSQL cluster that this script starts
+#              (tests/lib/pgcluster.sh: Unix socket in a temporary
+#              directory, fsync off) and stops; one connection per
+#              attempt, as sshd's one process per login makes it
 #   reference  (when asked for) the authguard stack with the module of a
 #              reference build, e.g. the one before a change, on a state of
 #              its own
@@ -19,7 +24,8 @@
 #   BENCH_N           failed attempts per configuration (default 200)
 #   BENCH_ROUND       attempts per configuration per round (default 20)
 #   BENCH_CONFIGS     configurations to run (default "baseline faillock authguard";
-#                     add "daemon" for the daemon, "reference" for a reference build)
+#                     add "daemon" for the daemon, "postgresql" for the
+#                     PostgreSQL back end, "reference" for a reference build)
 #   BENCH_TOOL        "bash" (default: interleaved date +%s%N loop, and the
 #                     CPU time of the processes), "hyperfine" (hyperfine
 #                     --runs BENCH_N, not interleaved) or "callgrind"
@@ -39,6 +45,10 @@
 #                     AUTHGUARD_MODULE.  A release build loads the installed
 #                     one ($libdir/pam_authguard) and ignores this
 #   AUTHGUARD_CTL     default $(dirname $0)/../helpers/authguard-ctl
+#   AUTHGUARD_TEST_MODULE_DIR  where a test build loads the PostgreSQL back
+#                     end (store-postgresql.so) from; default: the build
+#                     tree's lib/store/pg/.libs beside AUTHGUARD_MODULE
+#                     (a release build loads the installed one)
 #   AUTHGUARDD        default $(dirname $0)/../daemon/authguardd (for "daemon")
 #   AUTHGUARD_REF_MODULE, AUTHGUARD_REF_CTL  the module and authguard-ctl of
 #                     the reference build (required for "reference"); its
@@ -71,7 +81,7 @@ die() { echo "faillock-vs-authguard: $2" >&2; exit "$1"; }
 [[ $CG_N =~ ^[1-9][0-9]*$ ]] || die 2 "BENCH_CG_N must be a positive integer"
 [[ $NUSERS =~ ^[1-9][0-9]*$ ]] || die 2 "BENCH_USERS must be a positive integer"
 for c in "${CONFIGS[@]}"; do
-	case $c in baseline|faillock|authguard|daemon|reference) ;;
+	case $c in baseline|faillock|authguard|daemon|postgresql|reference) ;;
 	*) die 2 "unknown configuration '$c' in BENCH_CONFIGS" ;;
 	esac
 done
@@ -85,13 +95,20 @@ if has faillock; then
 	[[ -f $PAM_SECURITY_DIR/pam_faillock.so ]] ||
 		die 2 "pam_faillock.so not found in $PAM_SECURITY_DIR"
 fi
-if has authguard || has daemon; then
+if has authguard || has daemon || has postgresql; then
 	[[ -f $AUTHGUARD_MODULE ]] ||
 		die 2 "pam_authguard module not found: $AUTHGUARD_MODULE (build it first or set AUTHGUARD_MODULE)"
 	[[ -x $AUTHGUARD_CTL ]] ||
 		die 2 "authguard-ctl not found: $AUTHGUARD_CTL (build it first or set AUTHGUARD_CTL)"
 	AUTHGUARD_MODULE=$(cd "$(dirname "$AUTHGUARD_MODULE")" && pwd)/$(basename "$AUTHGUARD_MODULE")
 	: "${AUTHGUARD_TEST_SERVICE_DIR:=$(cd "$(dirname "$AUTHGUARD_MODULE")/../../lib/.libs" 2>/dev/null && pwd)}"
+fi
+if has postgresql; then
+	# shellcheck source=../tests/lib/pgcluster.sh
+	. "$here/../tests/lib/pgcluster.sh"
+	ag_pgc_available || die 2 "configuration 'postgresql' needs the PostgreSQL server (apt-get install postgresql)"
+	: "${AUTHGUARD_TEST_MODULE_DIR:=$(cd "$(dirname "$AUTHGUARD_MODULE")/../../lib/store/pg/.libs" 2>/dev/null && pwd)}"
+	export AUTHGUARD_TEST_MODULE_DIR
 fi
 if has daemon; then
 	[[ -x $AUTHGUARDD ]] || die 2 "authguardd not found: $AUTHGUARDD (build it first or set AUTHGUARDD)"
@@ -113,8 +130,10 @@ fi
 
 TMP=$(mktemp -d)
 DPID=
+PGPID= PGTMP=
 cleanup() {
 	[[ -z $DPID ]] || { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null || true; }
+	[[ -z $PGTMP ]] || { ag_pgc_stop immediate; rm -rf "$PGTMP"; }
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -216,6 +235,35 @@ EOF
 	for _ in $(seq 300); do [[ -S $TMP/d.sock ]] && break; sleep 0.1; done
 	[[ -S $TMP/d.sock ]] || die 1 "authguardd did not start: $(cat "$TMP/daemon.err")"
 fi
+if has postgresql; then
+	# The cluster's directory must be reachable by the postgres user.
+	PGTMP=$(mktemp -d)
+	chmod 755 "$PGTMP"
+	ag_pgc_start "$PGTMP/c" || die 1 "cannot start a PostgreSQL cluster"
+	ag_pgc_createdb bench || die 1 "cannot create a database"
+	PGPID=$(head -n 1 "$AG_PGC_DIR/data/postmaster.pid")
+	mkdir -m 700 "$TMP/state-pg"
+	cat >"$TMP/pg.conf" <<EOF
+state_file = $TMP/state-pg/state.db
+secrets_key = $TMP/keys/secrets.key
+store = postgresql
+pg_conninfo = $AG_PGC_CONNINFO dbname=bench
+deny = 100000
+host_deny = 1000000
+delay_base = 0
+EOF
+	chmod 600 "$TMP/pg.conf"
+	ag="$AUTHGUARD_MODULE conf=$TMP/pg.conf nodelay"
+	cat >"$TMP/svc/postgresql" <<EOF
+auth required                $ag preauth
+auth [success=1 default=bad] $exec_line
+auth [default=die]           $ag authfail
+auth sufficient              $ag authsucc
+auth requisite               pam_deny.so
+EOF
+	"$AUTHGUARD_CTL" --conf "$TMP/pg.conf" init >/dev/null ||
+		die 1 "'$AUTHGUARD_CTL --conf $TMP/pg.conf init' failed"
+fi
 if has reference; then
 	mkdir -m 700 "$TMP/state-ref"
 	cat >"$TMP/ref.conf" <<EOF
@@ -276,8 +324,18 @@ declare -A total_ns=() cpu_ticks=() daemon_ticks=()
 # CPU time (clock ticks) of this shell's finished children: the attempts'
 # processes (timeout, pamtester, the password script).
 children_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
-# ... and of the daemon, whose share of an attempt is in another process.
-dticks() { if [[ -n $DPID ]]; then awk '{ print $14 + $15 }' "/proc/$DPID/stat"; else echo 0; fi; }
+# ... and of the daemon, whose share of an attempt is in another process
+# (for "daemon" only); for "postgresql", of the server: the postmaster
+# and the backends it forked for the attempts' connections and reaped.
+dticks() { # configuration
+	if [[ $1 == daemon && -n $DPID ]]; then
+		awk '{ print $14 + $15 }' "/proc/$DPID/stat"
+	elif [[ $1 == postgresql && -n $PGPID ]]; then
+		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PGPID/stat"
+	else
+		echo 0
+	fi
+}
 
 run_bash() {
 	local done_n=0 k c i t0 t1 c0 c1 d0 d1 rc order=("${CONFIGS[@]}")
@@ -285,14 +343,14 @@ run_bash() {
 	while ((done_n < N)); do
 		k=$((N - done_n < ROUND ? N - done_n : ROUND))
 		for c in "${order[@]}"; do
-			c0=$(children_ticks) d0=$(dticks)
+			c0=$(children_ticks) d0=$(dticks "$c")
 			t0=$(date +%s%N)
 			for ((i = 0; i < k; i++)); do
 				rc=0; attempt "$c" "$TMP/wrong" || rc=$?
 				[[ $rc == 1 ]] || die 1 "$c: wrong password gave exit $rc, expected 1"
 			done
 			t1=$(date +%s%N)
-			c1=$(children_ticks) d1=$(dticks)
+			c1=$(children_ticks) d1=$(dticks "$c")
 			total_ns[$c]=$((total_ns[$c] + t1 - t0))
 			cpu_ticks[$c]=$((cpu_ticks[$c] + c1 - c0))
 			daemon_ticks[$c]=$((daemon_ticks[$c] + d1 - d0))
@@ -403,11 +461,24 @@ if has daemon && has authguard; then
 	printf '%-47s %s\n' "daemon / authguard:" \
 		"$(ratio "${total_ns[daemon]}" "${total_ns[authguard]}")"
 fi
+if has postgresql && has faillock; then
+	printf '%-47s %s\n' "postgresql / faillock:" \
+		"$(ratio "${total_ns[postgresql]}" "${total_ns[faillock]}")"
+fi
+if has postgresql && has authguard; then
+	printf '%-47s %s\n' "postgresql / authguard (sqlite):" \
+		"$(ratio "${total_ns[postgresql]}" "${total_ns[authguard]}")"
+	if has baseline; then
+		printf '%-47s %s\n' "(postgresql - baseline) / (authguard - baseline):" \
+			"$(ratio "$((total_ns[postgresql] - total_ns[baseline]))" \
+				"$((total_ns[authguard] - total_ns[baseline]))")"
+	fi
+fi
 if has authguard && has reference; then
 	printf '%-47s %s\n' "authguard / reference:" \
 		"$(ratio "${total_ns[authguard]}" "${total_ns[reference]}")"
 fi
-for c in faillock authguard daemon reference; do
+for c in faillock authguard daemon postgresql reference; do
 	if has "$c" && has baseline; then
 		printf '%-47s %s ms/attempt\n' "$c - baseline:" \
 			"$(awk -v a="${total_ns[$c]}" -v b="${total_ns[baseline]}" -v n="$N" \
@@ -418,10 +489,11 @@ if [[ $TOOL == bash ]]; then
 	# CPU time per attempt, which other processes on a shared machine
 	# disturb far less than the wall time: the attempt's own processes,
 	# plus for "daemon" the daemon's CPU over the same rounds (it serves
-	# nobody else; its once-a-second sweep is included).
+	# nobody else; its once-a-second sweep is included), for "postgresql"
+	# the server's (the backend of each attempt's connection).
 	tick=$(getconf CLK_TCK)
 	cpu_ms() { awk -v t="$1" -v n="$N" -v h="$tick" 'BEGIN { printf "%.3f", t * 1000 / h / n }'; }
-	printf '%-10s %14s %12s %10s\n' configuration "cpu ms/attempt" "(processes" "+ daemon)"
+	printf '%-10s %14s %12s %10s\n' configuration "cpu ms/attempt" "(processes" "+ server)"
 	for c in "${CONFIGS[@]}"; do
 		printf '%-10s %14s %12s %10s\n' "$c" "$(cpu_ms $((cpu_ticks[$c] + daemon_ticks[$c])))" \
 			"$(cpu_ms "${cpu_ticks[$c]}")" "$(cpu_ms "${daemon_ticks[$c]}")"
@@ -433,5 +505,13 @@ if [[ $TOOL == bash ]]; then
 	if has authguard && has faillock; then
 		printf '%-47s %s\n' "cpu: authguard / faillock:" \
 			"$(ratio "${cpu_ticks[authguard]}" "${cpu_ticks[faillock]}")"
+	fi
+	if has postgresql && has faillock; then
+		printf '%-47s %s\n' "cpu: postgresql (+ server) / faillock:" \
+			"$(ratio "$((cpu_ticks[postgresql] + daemon_ticks[postgresql]))" "${cpu_ticks[faillock]}")"
+	fi
+	if has postgresql && has authguard; then
+		printf '%-47s %s\n' "cpu: postgresql (+ server) / authguard:" \
+			"$(ratio "$((cpu_ticks[postgresql] + daemon_ticks[postgresql]))" "${cpu_ticks[authguard]}")"
 	fi
 fi

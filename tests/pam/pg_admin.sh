@@ -174,9 +174,15 @@ ag_expect_status "... and counted in the shared store" carol -- failures=1
 ag_attempt "the right password: allowed" carol "$AG_RIGHT" 0 1
 ag_run_token guard check --subject dave@example.test --ip 192.0.2.20
 ag_expect_eq "authguard-token guard check as ag_app: exit 0" 0 "$AG_RC"
+S_BEFORE=$(psql_ag "SELECT value FROM authguard.authguard_meta")
 ctl init
-ag_expect_eq "init as ag_app (no DDL right): refused" 3 "$AG_RC"
+ag_expect_eq "init as ag_app on the current schema: exit 0, the schema left alone" \
+	"0 $S_BEFORE" "$AG_RC $(psql_ag "SELECT value FROM authguard.authguard_meta")"
+pg_conf app2 600 "pg_conninfo = $BASE user=ag_app" "pg_schema = ag_other"
+ctl init
+ag_expect_eq "init as ag_app of a schema to create (no DDL right): refused" 3 "$AG_RC"
 ag_expect_out "... naming the missing right" "permission denied"
+AG_CONF=$APP_CONF AG_SVC=app
 ag_expect_eq "ag_app cannot create, truncate or drop in the schema" "no no no" \
 	"$(for q in 'CREATE TABLE authguard.x (i int)' 'TRUNCATE authguard.subject' \
 		'DROP TABLE authguard.webhook_msg'; do

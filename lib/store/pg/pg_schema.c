@@ -315,7 +315,12 @@ ag_pg_schema_open(struct ag_db *db, int flags)
 	char msg[200];
 	int r;
 
-	if ((flags & AG_DB_CREATE) && (r = create_or_migrate(db)) != 0)
+	/* A schema that is already current is left alone: a host whose role
+	 * may only use it (the least-privilege setup) still runs init, for
+	 * its local fallback state, without needing the CREATE right. */
+	if ((flags & AG_DB_CREATE) &&
+	    (read_version(db, &db->version, 0) != 0 || db->version != latest()) &&
+	    (r = create_or_migrate(db)) != 0)
 		return r;
 	if ((r = read_version(db, &db->version, 1)) != 0)
 		return r;

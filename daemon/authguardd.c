@@ -327,6 +327,9 @@ main(int argc, char **argv)
 	rc = agd_serve(&s);
 	notify("STOPPING=1");
 	agd_workers_stop(&s);
+	free(s.clients);
+	close(s.epoll_fd);
+	close(s.wake_fd);
 	if (created)
 		(void)unlink(socket_path);
 	agd_log(LOG_INFO, "event=daemon_stopped served=%llu", (unsigned long long)s.served);

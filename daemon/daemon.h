@@ -84,6 +84,7 @@ struct agd_server {
 	pthread_cond_t more;
 	struct agd_job *queue_head, *queue_tail;
 	size_t queued;
+	size_t working;          /* jobs a worker holds (taken, not done) */
 	struct agd_job *done_head, *done_tail;
 	int stopping;            /* workers: finish what you hold, then exit */
 	uint64_t config_gen;     /* bumped by a reload; workers follow */

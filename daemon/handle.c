@@ -133,12 +133,12 @@ daemon_status(struct agd_worker *w)
 	json_t *o;
 
 	pthread_mutex_lock(&s->lock);
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:i}", "started",
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:i}", "started",
 	              (json_int_t)s->started, "uptime", (json_int_t)(ag_clock_now() - s->started),
 	              "connections", (json_int_t)s->nclients, "max_clients",
 	              (json_int_t)s->max_clients, "workers", (json_int_t)s->nworkers, "queued",
-	              (json_int_t)s->queued, "served", (json_int_t)s->served, "errors",
-	              (json_int_t)s->errors, "refused", (json_int_t)s->refused, "waited_for_slot",
+	              (json_int_t)s->queued, "working", (json_int_t)s->working, "served",
+	              (json_int_t)s->served, "errors", (json_int_t)s->errors, "refused", (json_int_t)s->refused, "waited_for_slot",
 	              (json_int_t)s->rejected_clients, "store",
 	              w->cfg.store == AG_STORE_POSTGRESQL ? "postgresql" : "sqlite", "status", 0);
 	pthread_mutex_unlock(&s->lock);

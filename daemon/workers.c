@@ -63,6 +63,7 @@ run(void *arg)
 			if (s->queue_head == NULL)
 				s->queue_tail = NULL;
 			s->queued--;
+			s->working++;
 		}
 		if (s->config_gen != gen) {
 			gen = s->config_gen;
@@ -92,6 +93,9 @@ run(void *arg)
 				s->errors++;
 			pthread_mutex_unlock(&s->lock);
 		}
+		pthread_mutex_lock(&s->lock);
+		s->working--;
+		pthread_mutex_unlock(&s->lock);
 		push_done(s, job);
 	}
 	return NULL;

@@ -1122,10 +1122,11 @@ cmd_daemon(int argc, char **argv)
 	printf("authguardd at %s: up since %s (%lld s), store %s\n", cfg.daemon_socket, when,
 	       (long long)json_integer_value(json_object_get(a, "uptime")),
 	       json_string_value(json_object_get(a, "store")));
-	printf("connections %lld of %lld, workers %lld, queued %lld\n",
+	printf("connections %lld of %lld, workers %lld (%lld working), queued %lld\n",
 	       (long long)json_integer_value(json_object_get(a, "connections")),
 	       (long long)json_integer_value(json_object_get(a, "max_clients")),
 	       (long long)json_integer_value(json_object_get(a, "workers")),
+	       (long long)json_integer_value(json_object_get(a, "working")),
 	       (long long)json_integer_value(json_object_get(a, "queued")));
 	printf("requests served %lld, errors %lld, clients refused %lld\n",
 	       (long long)json_integer_value(json_object_get(a, "served")),

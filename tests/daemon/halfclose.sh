@@ -27,7 +27,8 @@ ag_conf halfclose "daemon_socket = $SOCK" "delay_base = 0" "busy_timeout = 20s" 
 ag_run_ctl keygen
 [ "$AG_RC" = 0 ] || ag_bail "authguard-ctl keygen: $AG_OUT"
 
-"$DAEMON" --conf "$AG_CONF" 2>"$AG_TMP/daemon.err" &
+# (its log lines go to the captured syslog, shown when a check fails)
+LD_PRELOAD=$AG_CAPTURE AG_SYSLOG_FILE=$AG_LOG "$DAEMON" --conf "$AG_CONF" 2>"$AG_TMP/daemon.err" &
 DPID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || ag_bail "authguardd did not start: $(cat "$AG_TMP/daemon.err")"
@@ -63,10 +64,30 @@ def io_ticks():
 
 def lock():
     p = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    p.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n")
+    # (waits for the lock: a writer or a checkpoint may still hold it)
+    p.stdin.write(".timeout 10000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n")
     p.stdin.flush()
     p.stdout.readline()
     return p
+
+def working():
+    # requests in a worker (the status request itself is one)
+    s = connect()
+    s.sendall(b'{"op":"daemon_status"}\n')
+    s.shutdown(socket.SHUT_WR)
+    global last_status
+    last_status = json.loads(read_all(s))
+    return last_status["working"] - 1
+
+def wait_in_worker():
+    # the request has reached a worker (it waits there for the lock);
+    # a fixed sleep is not enough on a loaded machine
+    for _ in range(300):
+        n = working()
+        if n >= 1:
+            return
+        time.sleep(0.1)
+    sys.exit(f"the request never reached a worker: {last_status}")
 
 def unlock(p):
     p.stdin.write("COMMIT;\n")
@@ -87,7 +108,7 @@ elif mode == "waiting":
     p = lock()
     s = connect()
     s.sendall(lines)
-    time.sleep(0.5)           # the first request is in a worker, waiting
+    wait_in_worker()          # the first request is in a worker, waiting
     s.shutdown(socket.SHUT_WR)
     t0 = io_ticks()
     time.sleep(3)
@@ -98,12 +119,16 @@ elif mode == "gone":
     p = lock()
     s = connect()
     s.sendall(json.dumps({"op": "guard_check", "subject": "gone@example.com", "id": 9}).encode() + b"\n")
-    time.sleep(0.5)
+    wait_in_worker()
     s.close()                 # gone while its request waits
     t0 = io_ticks()
     time.sleep(2)
     t1 = io_ticks()
     unlock(p)
+    for _ in range(300):      # the departed request finishes first
+        if working() < 1:
+            break
+        time.sleep(0.1)
     s = connect()
     s.sendall(json.dumps({"op": "guard_check", "subject": "gone@example.com", "id": 10}).encode() + b"\n")
     s.shutdown(socket.SHUT_WR)

@@ -104,6 +104,10 @@ elif mode == "gone":
     time.sleep(2)
     t1 = io_ticks()
     unlock(p)
+    # The departed request polls for the lock (0.2 to 1.2 ms naps): give
+    # it time to commit, or the next request can take the lock first and
+    # count 1 instead of 2.
+    time.sleep(0.5)
     s = connect()
     s.sendall(json.dumps({"op": "guard_check", "subject": "gone@example.com", "id": 10}).encode() + b"\n")
     s.shutdown(socket.SHUT_WR)

@@ -51,7 +51,8 @@ agd_start() {
 	local name=$1 pre=$AG_CAPTURE envs=() vg=() i
 	shift
 	AGD_SOCK=${AGD_SOCK:-$AG_TMP/d.sock}
-	rm -f "$AGD_SOCK"
+	# AGD_STALE=1: a socket file left behind stays for the daemon to replace
+	[ "${AGD_STALE:-0}" = 1 ] || rm -f "$AGD_SOCK"
 	if [ "$AGD_NSS" = 1 ]; then
 		[ -f "$NSS_WRAPPER_LIB" ] || ag_skip "nss_wrapper not found at $NSS_WRAPPER_LIB"
 		[ -f "$AG_TMP/passwd" ] || agd_identities

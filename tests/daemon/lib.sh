@@ -22,6 +22,7 @@ AGD_CLIENT=$top_srcdir/tests/daemon/client.py
 AGD_SOCK=
 AGD_PID=
 AGD_RC=
+AGD_ERR=
 AGD_NSS=${AGD_NSS:-0}
 AGD_VALGRIND=${AGD_VALGRIND:-0}
 AGD_VG_LOG=
@@ -50,6 +51,7 @@ agd_identities() {
 agd_start() {
 	local name=$1 pre=$AG_CAPTURE envs=() vg=() i
 	shift
+	AGD_ERR=$AG_TMP/$name.err
 	AGD_SOCK=${AGD_SOCK:-$AG_TMP/d.sock}
 	# AGD_STALE=1: a socket file left behind stays for the daemon to replace
 	[ "${AGD_STALE:-0}" = 1 ] || rm -f "$AGD_SOCK"
@@ -70,7 +72,7 @@ agd_start() {
 	fi
 	env LD_PRELOAD="$pre" AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_TIME="$AG_NOW" \
 		${envs[@]+"${envs[@]}"} "$@" ${vg[@]+"${vg[@]}"} \
-		"$AGD_DAEMON" --conf "$AG_CONF" --socket "$AGD_SOCK" 2>"$AG_TMP/$name.err" &
+		"$AGD_DAEMON" --conf "$AG_CONF" --socket "$AGD_SOCK" 2>"$AGD_ERR" &
 	AGD_PID=$!
 	for i in $(seq 600); do
 		[ -S "$AGD_SOCK" ] && agd_client -- ping >/dev/null 2>&1 && break
@@ -86,6 +88,9 @@ agd_stop() {
 	kill -TERM "$AGD_PID" 2>/dev/null
 	wait "$AGD_PID"
 	AGD_RC=$?
+	# A sanitizer's report on the daemon's stderr is a failure, whatever
+	# the exit status says (and the stderr is scanned for secrets).
+	ag_check_sanitizer "$(cat "$AGD_ERR")" authguardd
 }
 
 # agd_client [RUNAS... --] ARGS: the client as another identity when a

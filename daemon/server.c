@@ -195,36 +195,48 @@ answer_now(struct agd_server *s, struct agd_client *c, const char *text)
 }
 
 /* Looks for a complete line in what was read: submits it, or answers an
- * over-long one.  Keeps what follows for the next request. */
+ * over-long one.  Keeps what follows for the next request.  Empty lines
+ * are skipped on the spot: the request behind them is taken now, not at
+ * the client's next write, which may never come (it waits for the
+ * answer). */
 static void
 take_line(struct agd_server *s, struct agd_client *c)
 {
-	char *nl = memchr(c->in, '\n', c->inlen);
+	char *nl;
 	size_t len, rest;
 
-	if (nl == NULL) {
-		if (c->inlen > s->line_max) {
-			/* Drop what was read; drop on until the end of the line. */
-			c->discarding = 1;
-			c->inlen = 0;
+	for (;;) {
+		nl = c->inlen > 0 ? memchr(c->in, '\n', c->inlen) : NULL;
+		if (nl == NULL) {
+			if (c->inlen > s->line_max) {
+				/* Drop what was read; drop on until the end of the line. */
+				c->discarding = 1;
+				c->inlen = 0;
+			}
+			return;
 		}
-		return;
+		len = (size_t)(nl - c->in);
+		rest = c->inlen - len - 1;
+		if (c->discarding) {
+			c->discarding = 0;
+			answer_now(s, c, "{\"error\":\"usage\",\"message\":\"request line too long\","
+			                 "\"status\":2}\n");
+		} else if (len > 1 || (len == 1 && c->in[0] != '\r')) {
+			submit(s, c, c->in, len);
+		}
+		if (c->fd < 0)
+			return; /* out of memory: closed */
+		memmove(c->in, nl + 1, rest);
+		c->inlen = rest;
+		if (!c->busy && c->out == NULL) {
+			/* An empty line: nothing to answer; the next one. */
+			c->deadline_ms = agd_now_ms() + (c->inlen > 0 ? s->request_ms : s->idle_ms);
+			if (c->inlen > 0)
+				continue;
+		}
+		break;
 	}
-	len = (size_t)(nl - c->in);
-	rest = c->inlen - len - 1;
-	if (c->discarding) {
-		c->discarding = 0;
-		answer_now(s, c, "{\"error\":\"usage\",\"message\":\"request line too long\","
-		                 "\"status\":2}\n");
-	} else if (len > 1 || (len == 1 && c->in[0] != '\r')) {
-		submit(s, c, c->in, len);
-	} /* else an empty line: nothing to answer */
-	memmove(c->in, nl + 1, rest);
-	c->inlen = rest;
-	if (!c->busy && c->out == NULL)
-		c->deadline_ms = agd_now_ms() + (c->inlen > 0 ? s->request_ms : s->idle_ms);
-	if (c->fd >= 0)
-		rearm(s, c);
+	rearm(s, c);
 }
 
 static void
@@ -462,5 +474,9 @@ agd_serve(struct agd_server *s)
 			next_sweep = now + 1000;
 		}
 	}
+	/* Drained (or out of time): the clients still connected go, with
+	 * what they hold. */
+	for (size_t k = 0; k < s->max_clients; k++)
+		close_client(s, &s->clients[k]);
 	return 0;
 }

@@ -99,11 +99,16 @@ check_members(const struct pop_def *d, json_t *req)
 	json_object_foreach(req, key, v) {
 		const struct pfield *f = NULL;
 
-		if (strcmp(key, "op") == 0 || strcmp(key, "id") == 0)
+		if (strcmp(key, "op") == 0)
 			continue;
 		for (i = 0; i < NF && d->f[i].name != NULL; i++)
 			if (strcmp(d->f[i].name, key) == 0)
 				f = &d->f[i];
+		/* "id" is the envelope's request id, except where the op has a
+		 * member of that name (pam_session_close: the row), which is
+		 * then checked as that member: the same member is both. */
+		if (f == NULL && strcmp(key, "id") == 0)
+			continue;
 		if (f == NULL)
 			return "unknown member";
 		if (f->type == P_STR) {

@@ -378,13 +378,20 @@ check_location(struct ag_db *st, const char *path, int flags, char err[AG_ERRBUF
 		         r == AG_ERR_NOTFOUND ? " (run authguard-ctl init)" : "");
 		return r;
 	}
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* An O_PATH descriptor: the file is looked at, not opened.  Closing
+	 * a real descriptor of the state file would drop every POSIX lock
+	 * this process holds on it -- those of the connections it already
+	 * has (authguardd keeps several): another process would then think
+	 * it is the last connection, checkpoint and delete the WAL and the
+	 * -shm index under them.  An O_PATH descriptor holds no lock and
+	 * drops none when closed (fs/open.c), and O_NOFOLLOW gives the link
+	 * itself rather than ELOOP. */
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && (flags & AG_DB_CREATE))
 		return 0; /* sqlite creates it; init fixes the mode */
 	if (fd < 0) {
-		r = errno == ENOENT ? AG_ERR_NOTFOUND : errno == ELOOP ? AG_ERR_UNSAFE : AG_ERR_IO;
-		snprintf(err, AG_ERRBUF, "state file %s: %s%s", path,
-		         errno == ELOOP ? "is a symlink" : strerror(errno),
+		r = errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO;
+		snprintf(err, AG_ERRBUF, "state file %s: %s%s", path, strerror(errno),
 		         errno == ENOENT ? " (run authguard-ctl init)" : "");
 		return r;
 	}
@@ -392,6 +399,16 @@ check_location(struct ag_db *st, const char *path, int flags, char err[AG_ERRBUF
 	close(fd);
 	if (r != 0) {
 		snprintf(err, AG_ERRBUF, "state file %s: cannot be examined", path);
+		return AG_ERR_IO;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, AG_ERRBUF, "state file %s: is a symlink", path);
+		return AG_ERR_UNSAFE;
+	}
+	/* What opening it for writing would have said (SQLite would fall
+	 * back to reading only): no permission, a read-only file system. */
+	if (S_ISREG(sb.st_mode) && faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
+		snprintf(err, AG_ERRBUF, "state file %s: %s", path, strerror(errno));
 		return AG_ERR_IO;
 	}
 	if (!S_ISREG(sb.st_mode)) {

@@ -7,11 +7,14 @@
  * configuration. */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -223,6 +226,51 @@ answer(struct agd_worker *w, const struct ag_peer *peer_in, json_t *req)
 	return error_answer(3, "internal", "unknown class");
 }
 
+#ifdef AG_TEST_CLOCK
+/* Test builds only, and only when the daemon was started with
+ * AUTHGUARD_TEST_PEER_CLOCK=1 (tests/pam/lib.sh's daemon mode): a request
+ * runs at its caller's test clock, the AUTHGUARD_TEST_TIME its process
+ * was started with (/proc/PID/environ), or at the daemon's own clock when
+ * it has none (the real one, unless the daemon has AUTHGUARD_TEST_TIME):
+ * the time the caller would have used without the daemon.  The
+ * test suites move that clock between two calls; one daemon serves them
+ * all.  Release builds have no such code. */
+static void
+peer_clock(const struct ag_peer *peer)
+{
+	static const char var[] = "AUTHGUARD_TEST_TIME=";
+	const char *flag = getenv("AUTHGUARD_TEST_PEER_CLOCK");
+	char path[64], *env, *p, *end;
+	size_t n = 0, cap = 1 << 18;
+	ssize_t k;
+	int64_t t;
+	int fd;
+
+	ag_clock_set_thread_override(0, 0);
+	if (flag == NULL || strcmp(flag, "1") != 0 || peer->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)peer->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if ((env = malloc(cap + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	while (n < cap && ((k = read(fd, env + n, cap - n)) > 0 || (k < 0 && errno == EINTR)))
+		n += k > 0 ? (size_t)k : 0;
+	close(fd);
+	env[n] = '\0';
+	for (p = env, end = env + n; p < end; p += strlen(p) + 1) {
+		if (strncmp(p, var, sizeof(var) - 1) == 0 &&
+		    ag_parse_int64(p + sizeof(var) - 1, 0, INT64_MAX / 2, &t) == 0) {
+			ag_clock_set_thread_override(1, t);
+			break;
+		}
+	}
+	free(env);
+}
+#endif
+
 char *
 agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, size_t len,
            size_t *alen, int *ok)
@@ -235,6 +283,9 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 
 	*ok = 0;
 	*alen = 0;
+#ifdef AG_TEST_CLOCK
+	peer_clock(peer);
+#endif
 	req = ag_json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
 	if (nomem)
 		out = error_answer(3, "internal", "out of memory");
@@ -250,6 +301,9 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 		out = NULL;
 	}
 	json_decref(req);
+#ifdef AG_TEST_CLOCK
+	ag_clock_set_thread_override(0, 0);
+#endif
 	if (out == NULL)
 		return NULL;
 	*ok = json_integer_value(json_object_get(out, "status")) < 2;

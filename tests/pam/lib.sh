@@ -378,14 +378,15 @@ ag_init() {
 
 # ------------------------------------------------------------- daemon mode
 
-# ag_daemon_lines CONF: the lines that make CONF's clients use its daemon
-# (nothing without AG_DAEMON=1), for a test that writes a configuration
-# itself.  The socket stays the same when CONF is written again.
+# ag_daemon_lines CONF [NO_USER]: the lines that make CONF's clients use
+# its daemon (nothing without AG_DAEMON=1), for a test that writes a
+# configuration itself; NO_USER=1: without daemon_user (the test sets
+# it).  The socket stays the same when CONF is written again.
 ag_daemon_lines() {
 	[ "$AG_DAEMON" = 1 ] || return 0
 	[ -n "${ag_dsock[$1]:-}" ] || ag_dsock[$1]=$AG_TMP/d/${#ag_dsock[@]}.sock
 	printf 'daemon = yes\ndaemon_socket = %s\n' "${ag_dsock[$1]}"
-	[ "$(id -u)" != 0 ] || printf 'daemon_user = root\n'
+	[ "$(id -u)" != 0 ] || [ "${2:-0}" = 1 ] || printf 'daemon_user = root\n'
 }
 
 # ag_daemon_start CONF: (re)starts CONF's daemon and waits until it
@@ -705,14 +706,17 @@ ag_cleanup() {
 # in $AG_STATE_DIR/keys/ when that is set) and runs authguard-ctl init for
 # it, which creates the state and, when missing, the key.  In PostgreSQL
 # mode the lines of ag_store_lines follow, unless LINEs set the store
-# themselves (store, pg_conninfo or pg_schema).  Sets AG_CONF,
+# themselves (store, pg_conninfo or pg_schema); in daemon mode those of
+# ag_daemon_lines (unless LINEs set daemon or daemon_socket: the test
+# then runs its own daemon), and the configuration's daemon is (re)started
+# after init.  Sets AG_CONF,
 # AG_DB and AG_KEY (a "state_file = PATH" or "secrets_key = PATH" LINE
 # replaces the default line: a key set twice is warned about).  With
 # AG_RUNAS set, init runs as that user (the state directory must then exist
 # and belong to it).  The key is always named: the built-in path is under
 # /etc, which init would otherwise create.
 ag_conf() {
-	local name=$1 line out own_db=0 own_key=0 own_store=0 own_daemon=0
+	local name=$1 line out own_db=0 own_key=0 own_store=0 own_daemon=0 own_duser=0
 	shift
 	AG_CONF=$AG_TMP/$name.conf
 	AG_DB=${AG_STATE_DIR:-$AG_TMP/$name-state}/state.db
@@ -730,8 +734,11 @@ ag_conf() {
 		store*=* | pg_conninfo*=* | pg_schema*=*)
 			own_store=1
 			;;
-		daemon*=*)
+		daemon[[:space:]=]* | daemon_socket*=*)
 			own_daemon=1
+			;;
+		daemon_user*=*)
+			own_duser=1
 			;;
 		esac
 	done
@@ -740,7 +747,7 @@ ag_conf() {
 		[ "$own_db" = 1 ] || printf 'state_file = %s\n' "$AG_DB"
 		[ "$own_key" = 1 ] || printf 'secrets_key = %s\n' "$AG_KEY"
 		[ "$own_store" = 1 ] || ag_store_lines "$AG_DB"
-		[ "$own_daemon" = 1 ] || ag_daemon_lines "$AG_CONF"
+		[ "$own_daemon" = 1 ] || ag_daemon_lines "$AG_CONF" "$own_duser"
 		for line in "$@"; do
 			printf '%s\n' "$line"
 		done

@@ -378,13 +378,19 @@ check_location(struct ag_db *st, const char *path, int flags, char err[AG_ERRBUF
 		         r == AG_ERR_NOTFOUND ? " (run authguard-ctl init)" : "");
 		return r;
 	}
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* O_PATH: a descriptor that reads nothing and, closed, leaves the
+	 * file's POSIX locks alone.  Closing a plain descriptor of the file
+	 * would drop every lock this process holds on it, those of its
+	 * connections already open included (authguardd keeps several, one
+	 * per worker and service): another process would then take itself
+	 * for the last connection, checkpoint and remove the WAL under them,
+	 * and they would read a damaged or stale state. */
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && (flags & AG_DB_CREATE))
 		return 0; /* sqlite creates it; init fixes the mode */
 	if (fd < 0) {
-		r = errno == ENOENT ? AG_ERR_NOTFOUND : errno == ELOOP ? AG_ERR_UNSAFE : AG_ERR_IO;
-		snprintf(err, AG_ERRBUF, "state file %s: %s%s", path,
-		         errno == ELOOP ? "is a symlink" : strerror(errno),
+		r = errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO;
+		snprintf(err, AG_ERRBUF, "state file %s: %s%s", path, strerror(errno),
 		         errno == ENOENT ? " (run authguard-ctl init)" : "");
 		return r;
 	}
@@ -393,6 +399,17 @@ check_location(struct ag_db *st, const char *path, int flags, char err[AG_ERRBUF
 	if (r != 0) {
 		snprintf(err, AG_ERRBUF, "state file %s: cannot be examined", path);
 		return AG_ERR_IO;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, AG_ERRBUF, "state file %s: is a symlink", path);
+		return AG_ERR_UNSAFE;
+	}
+	/* That this process may read and write it, as SQLite will (by path:
+	 * the file was not opened). */
+	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
+		r = errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO;
+		snprintf(err, AG_ERRBUF, "state file %s: %s", path, strerror(errno));
+		return r;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		snprintf(err, AG_ERRBUF, "state file %s: is not a regular file", path);

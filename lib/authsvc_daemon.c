@@ -223,15 +223,33 @@ dm_mfa_verify(struct ag_authsvc *svc, const char *user, const char *code,
               struct ag_authsvc_mfa *out)
 {
 	struct ag_guard_req req = { .user = user };
-	json_t *q = ag_authsvc_proto_request("pam_mfa_verify", &req), *a = NULL;
+	json_t *q = ag_authsvc_proto_request("pam_mfa_verify", &req), *a = NULL, *v;
+	char text[AG_AUTHSVC_CODE_MAX + 1];
+	size_t n, i, k;
 	int r;
 
 	out->result = AG_MFA_WRONG;
 	out->counts_as_failure = 1;
 	out->backup_left = -1;
 	out->next_code_wait = 0;
-	/* The code travels in the request (jansson wipes what it frees). */
-	if (q != NULL && json_object_set_new(q, "code", json_string(code)) != 0) {
+	/* The code travels in the request (jansson wipes what it frees) as
+	 * JSON text.  What cannot be a code stays what cannot be one, so
+	 * that the daemon refuses and counts it as malformed as it would
+	 * here: an answer longer than any code is cut to the longest the
+	 * protocol carries (authsvc_proto.h), and bytes that are not UTF-8
+	 * (never in a code) become '?' (not in a code either). */
+	n = strnlen(code, AG_AUTHSVC_CODE_MAX);
+	memcpy(text, code, n);
+	text[n] = '\0';
+	for (i = 0; i < n;) {
+		if ((k = ag_utf8_decode(text + i, n - i, NULL)) == 0)
+			text[i++] = '?';
+		else
+			i += k;
+	}
+	v = q != NULL ? json_string(text) : NULL;
+	explicit_bzero(text, sizeof(text));
+	if (q != NULL && json_object_set_new(q, "code", v) != 0) {
 		json_decref(q);
 		q = NULL;
 	}

@@ -18,7 +18,7 @@ struct pfield {
 	enum ptype type;
 	int required;
 	size_t max;       /* P_STR: bytes */
-	int64_t min, imax; /* P_INT */
+	int64_t min, imax; /* P_INT; min: P_STR's least bytes too */
 };
 
 enum pop {
@@ -26,9 +26,9 @@ enum pop {
 	OP_MFA_VERIFY, OP_SESSION_OPEN, OP_SESSION_CLOSE
 };
 
-#define F_USER { "user", P_STR, 1, AG_NAME_MAX, 0, 0 }
-#define F_RHOST { "rhost", P_STR, 0, 1024, 0, 0 }
-#define F_SERVICE { "service", P_STR, 0, 256, 0, 0 }
+#define F_USER { "user", P_STR, 1, AG_NAME_MAX, 1, 0 }
+#define F_RHOST { "rhost", P_STR, 0, 1024, 1, 0 }
+#define F_SERVICE { "service", P_STR, 0, 256, 1, 0 }
 #define F_ATTEMPT { "attempt", P_INT, 1, 0, 0, INT64_MAX }
 #define NF 9
 
@@ -44,14 +44,15 @@ static const struct pop_def ops_table[] = {
 	{ "pam_fail", OP_FAIL, { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT } },
 	{ "pam_succeed", OP_SUCCEED, { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT } },
 	{ "pam_release", OP_RELEASE,
-	  { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT, { "reason", P_STR, 1, 64, 0, 0 } } },
+	  { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT, { "reason", P_STR, 1, 64, 1, 0 } } },
 	{ "pam_account", OP_ACCOUNT, { F_USER, F_RHOST, F_SERVICE } },
 	{ "pam_mfa_status", OP_MFA_STATUS, { F_USER } },
-	{ "pam_mfa_verify", OP_MFA_VERIFY, { F_USER, { "code", P_STR, 1, 255, 0, 0 } } },
+	{ "pam_mfa_verify", OP_MFA_VERIFY,
+	  { F_USER, { "code", P_STR, 1, AG_AUTHSVC_CODE_MAX, 0, 0 } } },
 	{ "pam_session_open", OP_SESSION_OPEN,
-	  { F_USER, F_SERVICE, { "tty", P_STR, 0, 256, 0, 0 }, F_RHOST,
-	    { "pid", P_INT, 1, 0, 1, INT32_MAX }, { "boot_id", P_STR, 1, 39, 0, 0 },
-	    { "host", P_STR, 1, 63, 0, 0 }, { "started", P_INT, 1, 0, 0, INT64_MAX } } },
+	  { F_USER, F_SERVICE, { "tty", P_STR, 0, 256, 1, 0 }, F_RHOST,
+	    { "pid", P_INT, 1, 0, 1, INT32_MAX }, { "boot_id", P_STR, 1, 39, 1, 0 },
+	    { "host", P_STR, 1, 63, 1, 0 }, { "started", P_INT, 1, 0, 0, INT64_MAX } } },
 	{ "pam_session_close", OP_SESSION_CLOSE,
 	  { F_USER, { "id", P_INT, 1, 0, 1, INT64_MAX } } },
 };
@@ -109,7 +110,7 @@ check_members(const struct pop_def *d, json_t *req)
 		if (f->type == P_STR) {
 			size_t n = json_string_length(v);
 
-			if (!json_is_string(v) || n == 0 || n > f->max ||
+			if (!json_is_string(v) || n < (size_t)f->min || n > f->max ||
 			    strlen(json_string_value(v)) != n)
 				return "a member is not a string of the right length";
 		} else {

@@ -30,6 +30,13 @@
 
 #include "authsvc.h"
 
+/* The longest code pam_mfa_verify carries, in bytes (0 to this).  Longer
+ * than any code a user may type (AG_TOTP_MAX_INPUT, AG_BACKUP_MAX_INPUT,
+ * checked where both are known, lib/authsvc_direct.c): a typed answer
+ * longer than this travels as its first AG_AUTHSVC_CODE_MAX bytes, which
+ * lib/mfa refuses as malformed exactly as it would the whole answer. */
+#define AG_AUTHSVC_CODE_MAX 255
+
 /* 1 when op names a PAM operation (pam_*). */
 int ag_authsvc_proto_is_pam(const char *op);
 

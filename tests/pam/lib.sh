@@ -1040,15 +1040,21 @@ ag_expect_status() {
 # ------------------------------------------------------------- logs
 
 # ag_log_re ERE: ERE as the log reads in this mode.  Through the daemon
-# the guard's events (event=auth_fail, lock, auth_refused ...) are logged
-# by authguardd, with the same text after its ident: a leading
-# "pam_authguard\(SERVICE:PHASE\): " of an expectation also matches
-# "authguardd: " (the line still names the service, service=SERVICE).
+# the events of the rules (event=auth_fail, lock, auth_refused, mfa_ok
+# ...) are logged by authguardd, with the same text after its ident:
+#   - "pam_authguard\(SERVICE:PHASE\): " also matches "authguardd: " (the
+#     line still names the service, service=SERVICE);
+#   - the ident authguard-token or authguard-webhook also matches
+#     authguardd;
+#   - the module's "event=error ... user=U: WHY" may read "user=U:
+#     authguardd: WHY" (the daemon's reason, named as such).
 # Both for ag_expect_log and ag_expect_no_log, so "no such line" covers
 # the daemon's lines too.
 ag_log_re() {
 	if [ "$AG_DAEMON" = 1 ]; then
-		printf '%s' "$1" | sed -E 's/pam_authguard\\\([^\\]*\\\): /(&|authguardd: )/g'
+		printf '%s' "$1" | sed -E 's/pam_authguard\\\([^\\]*\\\): /(&|authguardd: )/g
+			s/(^|[^=])authguard-(token|webhook)/\1(authguard-\2|authguardd)/g
+			s/(event=error[^:]*: )/\1(authguardd: )?/'
 	else
 		printf '%s' "$1"
 	fi

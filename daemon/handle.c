@@ -106,13 +106,6 @@ error_answer(int status, const char *kind, const char *msg)
 	return json_pack("{s:s, s:s, s:i}", "error", kind, "message", msg, "status", status);
 }
 
-static int
-id_ok(json_t *id)
-{
-	return json_is_integer(id) ||
-	       (json_is_string(id) && json_string_length(id) <= AG_WEB_ID_MAX);
-}
-
 /* The PAM state of this worker for a request that may (or may not) count
  * on the local state during an outage of a shared store. */
 static struct ag_authsvc *
@@ -181,11 +174,29 @@ answer(struct agd_worker *w, const struct ag_peer *peer_in, json_t *req)
 	switch (cls) {
 	case AG_OP_WEB: {
 		struct ag_web_reply rep;
+		json_t *cli = json_object_get(req, "cli");
+		int for_cli = 0;
 
+		/* "cli": true -- a command-line helper asks for what it prints
+		 * without the daemon: the line for people and whether the
+		 * answer goes to stdout (the batch protocol has neither). */
+		if (cli != NULL) {
+			if (!json_is_true(cli))
+				return error_answer(2, "usage", "cli must be true");
+			for_cli = 1;
+			json_object_del(req, "cli");
+		}
 		ag_web_dispatch(&w->web, req, &rep);
 		out = rep.answer;
 		rep.answer = NULL;
 		if (out != NULL && json_object_set_new(out, "status", json_integer(rep.status)) != 0) {
+			json_decref(out);
+			out = NULL;
+		}
+		if (out != NULL && for_cli &&
+		    ((rep.note[0] != '\0' &&
+		      json_object_set_new(out, "note", json_string(rep.note)) != 0) ||
+		     (rep.quiet && json_object_set_new(out, "quiet", json_true()) != 0))) {
 			json_decref(out);
 			out = NULL;
 		}
@@ -291,7 +302,7 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 		out = error_answer(3, "internal", "out of memory");
 	else if (req == NULL || !json_is_object(req))
 		out = error_answer(2, "usage", "not a JSON object");
-	else if ((id = json_object_get(req, "id")) != NULL && !id_ok(id)) {
+	else if ((id = json_object_get(req, "id")) != NULL && !ag_web_id_ok(id)) {
 		id = NULL;
 		out = error_answer(2, "usage", "id must be a number or a string of at most 256 bytes");
 	} else

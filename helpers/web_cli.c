@@ -124,10 +124,14 @@ web_req_stdin(const struct ag_config *cfg, json_t *req, const char *name, const 
  * line has it in its exit status.  The request said "cli": the answer
  * also has the line for people ("note", on stderr) and "quiet" (nothing
  * on stdout), taken out and used as the local dispatcher's reply would
- * be, so that the output is the same with and without the daemon. */
+ * be, so that the output is the same with and without the daemon.  A
+ * refusal of the daemon's own (a line too long, forbidden, stopping) has
+ * neither: its message is said on stderr, and it goes to stdout only for
+ * the ops whose errors do. */
 static int
-print_daemon_answer(json_t *answer)
+print_daemon_answer(json_t *req, json_t *answer)
 {
+	const struct ag_web_op *op = ag_web_op_find(json_string_value(json_object_get(req, "op")));
 	json_t *st = json_object_get(answer, "status");
 	int status = json_is_integer(st) ? (int)json_integer_value(st) : CLI_INTERNAL;
 	const char *note = json_string_value(json_object_get(answer, "note"));
@@ -135,6 +139,10 @@ print_daemon_answer(json_t *answer)
 
 	if (status < CLI_OK || status > CLI_INTERNAL)
 		status = CLI_INTERNAL;
+	if (note == NULL && json_object_get(answer, "error") != NULL) {
+		note = json_string_value(json_object_get(answer, "message"));
+		quiet = op == NULL || (op->flags & AG_WEB_OP_ERRORS_ON_STDOUT) == 0;
+	}
 	if (note != NULL)
 		cli_warn("%s", note);
 	json_object_del(answer, "status");
@@ -181,7 +189,7 @@ daemon_run(struct ag_web *w, json_t *req, int *done)
 		if (answer == NULL || !json_is_object(answer))
 			cli_die(CLI_INTERNAL, "authguardd: %s", nomem ? "out of memory"
 			                                             : "an answer that is not JSON");
-		status = print_daemon_answer(answer);
+		status = print_daemon_answer(req, answer);
 		if (req == pending)
 			pending = NULL;
 		json_decref(req);

@@ -218,6 +218,7 @@ ag_bail() {
 }
 
 ag_done() {
+	ag_daemon_done
 	ag_secret_scan
 	if [ "$ag_nfailed" -ne 0 ]; then
 		if [ -n "$AG_LOG" ] && [ -s "$AG_LOG" ]; then
@@ -444,6 +445,16 @@ ag_daemon_stop_all() {
 	for conf in "${!ag_dpid[@]}"; do
 		ag_daemon_stop "$conf"
 	done
+}
+
+# ag_daemon_done: at the end of a script, the daemons are stopped and what
+# they wrote on stderr is judged as a helper's is (a sanitizer report is a
+# failed check; it is scanned for secrets).
+ag_daemon_done() {
+	[ "$AG_DAEMON" = 1 ] && [ -n "$AG_TMP" ] || return 0
+	ag_daemon_stop_all
+	[ ! -s "$AG_TMP/d/authguardd.err" ] ||
+		ag_check_sanitizer "$(cat "$AG_TMP/d/authguardd.err")" "authguardd"
 }
 
 # ag_direct_only WHAT WHY: true without the daemon; in daemon mode prints

@@ -7,11 +7,14 @@
  * configuration. */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -103,13 +106,6 @@ error_answer(int status, const char *kind, const char *msg)
 	return json_pack("{s:s, s:s, s:i}", "error", kind, "message", msg, "status", status);
 }
 
-static int
-id_ok(json_t *id)
-{
-	return json_is_integer(id) ||
-	       (json_is_string(id) && json_string_length(id) <= AG_WEB_ID_MAX);
-}
-
 /* The PAM state of this worker for a request that may (or may not) count
  * on the local state during an outage of a shared store. */
 static struct ag_authsvc *
@@ -178,11 +174,29 @@ answer(struct agd_worker *w, const struct ag_peer *peer_in, json_t *req)
 	switch (cls) {
 	case AG_OP_WEB: {
 		struct ag_web_reply rep;
+		json_t *cli = json_object_get(req, "cli");
+		int for_cli = 0;
 
+		/* "cli": true -- a command-line helper asks for what it prints
+		 * without the daemon: the line for people and whether the
+		 * answer goes to stdout (the batch protocol has neither). */
+		if (cli != NULL) {
+			if (!json_is_true(cli))
+				return error_answer(2, "usage", "cli must be true");
+			for_cli = 1;
+			json_object_del(req, "cli");
+		}
 		ag_web_dispatch(&w->web, req, &rep);
 		out = rep.answer;
 		rep.answer = NULL;
 		if (out != NULL && json_object_set_new(out, "status", json_integer(rep.status)) != 0) {
+			json_decref(out);
+			out = NULL;
+		}
+		if (out != NULL && for_cli &&
+		    ((rep.note[0] != '\0' &&
+		      json_object_set_new(out, "note", json_string(rep.note)) != 0) ||
+		     (rep.quiet && json_object_set_new(out, "quiet", json_true()) != 0))) {
 			json_decref(out);
 			out = NULL;
 		}
@@ -223,6 +237,51 @@ answer(struct agd_worker *w, const struct ag_peer *peer_in, json_t *req)
 	return error_answer(3, "internal", "unknown class");
 }
 
+#ifdef AG_TEST_CLOCK
+/* Test builds only, and only when the daemon was started with
+ * AUTHGUARD_TEST_PEER_CLOCK=1 (tests/pam/lib.sh's daemon mode): a request
+ * runs at its caller's test clock, the AUTHGUARD_TEST_TIME its process
+ * was started with (/proc/PID/environ), or at the daemon's own clock when
+ * it has none (the real one, unless the daemon has AUTHGUARD_TEST_TIME):
+ * the time the caller would have used without the daemon.  The
+ * test suites move that clock between two calls; one daemon serves them
+ * all.  Release builds have no such code. */
+static void
+peer_clock(const struct ag_peer *peer)
+{
+	static const char var[] = "AUTHGUARD_TEST_TIME=";
+	const char *flag = getenv("AUTHGUARD_TEST_PEER_CLOCK");
+	char path[64], *env, *p, *end;
+	size_t n = 0, cap = 1 << 18;
+	ssize_t k;
+	int64_t t;
+	int fd;
+
+	ag_clock_set_thread_override(0, 0);
+	if (flag == NULL || strcmp(flag, "1") != 0 || peer->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)peer->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if ((env = malloc(cap + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	while (n < cap && ((k = read(fd, env + n, cap - n)) > 0 || (k < 0 && errno == EINTR)))
+		n += k > 0 ? (size_t)k : 0;
+	close(fd);
+	env[n] = '\0';
+	for (p = env, end = env + n; p < end; p += strlen(p) + 1) {
+		if (strncmp(p, var, sizeof(var) - 1) == 0 &&
+		    ag_parse_int64(p + sizeof(var) - 1, 0, INT64_MAX / 2, &t) == 0) {
+			ag_clock_set_thread_override(1, t);
+			break;
+		}
+	}
+	free(env);
+}
+#endif
+
 char *
 agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, size_t len,
            size_t *alen, int *ok)
@@ -235,12 +294,15 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 
 	*ok = 0;
 	*alen = 0;
+#ifdef AG_TEST_CLOCK
+	peer_clock(peer);
+#endif
 	req = ag_json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
 	if (nomem)
 		out = error_answer(3, "internal", "out of memory");
 	else if (req == NULL || !json_is_object(req))
 		out = error_answer(2, "usage", "not a JSON object");
-	else if ((id = json_object_get(req, "id")) != NULL && !id_ok(id)) {
+	else if ((id = json_object_get(req, "id")) != NULL && !ag_web_id_ok(id)) {
 		id = NULL;
 		out = error_answer(2, "usage", "id must be a number or a string of at most 256 bytes");
 	} else
@@ -250,6 +312,9 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 		out = NULL;
 	}
 	json_decref(req);
+#ifdef AG_TEST_CLOCK
+	ag_clock_set_thread_override(0, 0);
+#endif
 	if (out == NULL)
 		return NULL;
 	*ok = json_integer_value(json_object_get(out, "status")) < 2;

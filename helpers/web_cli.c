@@ -121,25 +121,34 @@ web_req_stdin(const struct ag_config *cfg, json_t *req, const char *name, const 
 }
 
 /* The daemon's answer has its status in it: taken out, as the command
- * line has it in its exit status; errors printed as the local dispatcher
- * would (on stdout only for the ops that do). */
+ * line has it in its exit status.  The request said "cli": the answer
+ * also has the line for people ("note", on stderr) and "quiet" (nothing
+ * on stdout), taken out and used as the local dispatcher's reply would
+ * be, so that the output is the same with and without the daemon.  A
+ * refusal of the daemon's own (a line too long, forbidden, stopping) has
+ * neither: its message is said on stderr, and it goes to stdout only for
+ * the ops whose errors do. */
 static int
 print_daemon_answer(json_t *req, json_t *answer)
 {
 	const struct ag_web_op *op = ag_web_op_find(json_string_value(json_object_get(req, "op")));
 	json_t *st = json_object_get(answer, "status");
 	int status = json_is_integer(st) ? (int)json_integer_value(st) : CLI_INTERNAL;
-	const char *why = json_string_value(json_object_get(answer, "message"));
+	const char *note = json_string_value(json_object_get(answer, "note"));
+	int quiet = json_is_true(json_object_get(answer, "quiet"));
 
 	if (status < CLI_OK || status > CLI_INTERNAL)
 		status = CLI_INTERNAL;
+	if (note == NULL && json_object_get(answer, "error") != NULL) {
+		note = json_string_value(json_object_get(answer, "message"));
+		quiet = op == NULL || (op->flags & AG_WEB_OP_ERRORS_ON_STDOUT) == 0;
+	}
+	if (note != NULL)
+		cli_warn("%s", note);
 	json_object_del(answer, "status");
-	if (why == NULL)
-		why = json_string_value(json_object_get(answer, "reason"));
-	if (status != CLI_OK && why != NULL)
-		cli_warn("%s", why);
-	if (status < CLI_USAGE || json_object_get(answer, "error") == NULL ||
-	    (op != NULL && (op->flags & AG_WEB_OP_ERRORS_ON_STDOUT)))
+	json_object_del(answer, "note");
+	json_object_del(answer, "quiet");
+	if (!quiet)
 		cli_print_json(answer);
 	else
 		json_decref(answer);
@@ -163,6 +172,8 @@ daemon_run(struct ag_web *w, json_t *req, int *done)
 	*done = 1;
 	if ((r = ag_daemon_connect(w->cfg, &c, err)) == 0) {
 		/* A request is JSON text: bytes that are not UTF-8 cannot go. */
+		if (json_object_set_new(req, "cli", json_true()) != 0)
+			oom();
 		if ((text = json_dumps(req, JSON_COMPACT)) == NULL) {
 			ag_daemon_close(c);
 			cli_die(CLI_USAGE, "an argument or input is not valid UTF-8");

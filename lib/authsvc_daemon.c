@@ -35,10 +35,13 @@ dm_check_user(const struct ag_config *cfg, const struct ag_guard_req *req, char 
 	why[0] = '\0';
 	/* What a name folds to is the daemon's to say (its configuration,
 	 * its libraries): here only what no configuration accepts. */
-	if (req->user == NULL || req->user[0] == '\0' ||
-	    strnlen(req->user, AG_NAME_MAX + 1) > AG_NAME_MAX) {
-		snprintf(why, AG_ERRBUF, "user name empty or longer than 4096 bytes");
+	if (req->user == NULL || req->user[0] == '\0') {
+		snprintf(why, AG_ERRBUF, "empty name");
 		return AG_ERR_INVAL;
+	}
+	if (strnlen(req->user, AG_NAME_MAX + 1) > AG_NAME_MAX) {
+		snprintf(why, AG_ERRBUF, "name longer than 4096 bytes"); /* as lib/guard.c says */
+		return AG_ERR_TOOLONG;
 	}
 	return 0;
 }
@@ -223,15 +226,33 @@ dm_mfa_verify(struct ag_authsvc *svc, const char *user, const char *code,
               struct ag_authsvc_mfa *out)
 {
 	struct ag_guard_req req = { .user = user };
-	json_t *q = ag_authsvc_proto_request("pam_mfa_verify", &req), *a = NULL;
+	json_t *q = ag_authsvc_proto_request("pam_mfa_verify", &req), *a = NULL, *v;
+	char text[AG_AUTHSVC_CODE_MAX + 1];
+	size_t n, i, k;
 	int r;
 
 	out->result = AG_MFA_WRONG;
 	out->counts_as_failure = 1;
 	out->backup_left = -1;
 	out->next_code_wait = 0;
-	/* The code travels in the request (jansson wipes what it frees). */
-	if (q != NULL && json_object_set_new(q, "code", json_string(code)) != 0) {
+	/* The code travels in the request (jansson wipes what it frees) as
+	 * JSON text.  What cannot be a code stays what cannot be one, so
+	 * that the daemon refuses and counts it as malformed as it would
+	 * here: an answer longer than any code is cut to the longest the
+	 * protocol carries (authsvc_proto.h), and bytes that are not UTF-8
+	 * (never in a code) become '?' (not in a code either). */
+	n = strnlen(code, AG_AUTHSVC_CODE_MAX);
+	memcpy(text, code, n);
+	text[n] = '\0';
+	for (i = 0; i < n;) {
+		if ((k = ag_utf8_decode(text + i, n - i, NULL)) == 0)
+			text[i++] = '?';
+		else
+			i += k;
+	}
+	v = q != NULL ? json_string(text) : NULL;
+	explicit_bzero(text, sizeof(text));
+	if (q != NULL && json_object_set_new(q, "code", v) != 0) {
 		json_decref(q);
 		q = NULL;
 	}
@@ -255,15 +276,18 @@ dm_session_open(struct ag_authsvc *svc, const struct ag_pam_session *row, int64_
 	(void)max; /* the daemon's pam_session_max applies */
 	*refused = 0;
 	*id = 0;
-	q = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "op", "pam_session_open", "user", row->user,
-	              "pid", (json_int_t)row->pid, "boot_id", row->boot_id, "host", row->host,
-	              "started", (json_int_t)row->started);
-	if (q != NULL && ((row->service[0] != '\0' &&
-	                   json_object_set_new(q, "service", json_string(row->service)) != 0) ||
-	                  (row->tty[0] != '\0' &&
-	                   json_object_set_new(q, "tty", json_string(row->tty)) != 0) ||
-	                  (row->rhost[0] != '\0' &&
-	                   json_object_set_new(q, "rhost", json_string(row->rhost)) != 0))) {
+	q = json_pack("{s:s, s:o, s:I, s:s, s:s, s:I}", "op", "pam_session_open", "user",
+	              ag_authsvc_proto_text(row->user, AG_NAME_MAX + 1), "pid",
+	              (json_int_t)row->pid, "boot_id", row->boot_id, "host", row->host, "started",
+	              (json_int_t)row->started);
+	if (q != NULL &&
+	    ((row->service[0] != '\0' &&
+	      json_object_set_new(q, "service", ag_authsvc_proto_text(row->service, 256)) != 0) ||
+	     (row->tty[0] != '\0' &&
+	      json_object_set_new(q, "tty", ag_authsvc_proto_text(row->tty, 256)) != 0) ||
+	     (row->rhost[0] != '\0' &&
+	      json_object_set_new(q, "rhost", ag_authsvc_proto_text(row->rhost,
+	                                                           AG_AUTHSVC_RHOST_MAX)) != 0))) {
 		json_decref(q);
 		q = NULL;
 	}
@@ -281,8 +305,9 @@ dm_session_close(struct ag_authsvc *svc, int64_t id, const char *user)
 	json_t *a = NULL;
 	int r;
 
-	r = call(svc, json_pack("{s:s, s:s, s:I}", "op", "pam_session_close", "user", user, "id",
-	                        (json_int_t)id), &a);
+	r = call(svc, json_pack("{s:s, s:o, s:I}", "op", "pam_session_close", "user",
+	                        ag_authsvc_proto_text(user, AG_NAME_MAX + 1), "id", (json_int_t)id),
+	         &a);
 	json_decref(a);
 	return r;
 }

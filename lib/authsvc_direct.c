@@ -14,11 +14,18 @@
 #include <sys/types.h>
 
 #include "authsvc.h"
+#include "authsvc_proto.h"
 #include "error.h"
 #include "guard.h"
 #include "mfa.h"
 #include "store.h"
+#include "totp.h"
 #include "util.h"
+
+/* A code cut to what the daemon's protocol carries is still too long to
+ * be any code (authsvc_proto.h). */
+_Static_assert(AG_AUTHSVC_CODE_MAX > AG_TOTP_MAX_INPUT && AG_AUTHSVC_CODE_MAX > AG_BACKUP_MAX_INPUT,
+               "a code cut to AG_AUTHSVC_CODE_MAX bytes must stay malformed");
 
 struct ag_authsvc {
 	struct ag_config cfg; /* the calling step's own copy: the caller's

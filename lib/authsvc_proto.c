@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -18,7 +19,7 @@ struct pfield {
 	enum ptype type;
 	int required;
 	size_t max;       /* P_STR: bytes */
-	int64_t min, imax; /* P_INT */
+	int64_t min, imax; /* P_INT; min: P_STR's least bytes too */
 };
 
 enum pop {
@@ -26,9 +27,9 @@ enum pop {
 	OP_MFA_VERIFY, OP_SESSION_OPEN, OP_SESSION_CLOSE
 };
 
-#define F_USER { "user", P_STR, 1, AG_NAME_MAX, 0, 0 }
-#define F_RHOST { "rhost", P_STR, 0, 1024, 0, 0 }
-#define F_SERVICE { "service", P_STR, 0, 256, 0, 0 }
+#define F_USER { "user", P_STR, 1, AG_NAME_MAX, 1, 0 }
+#define F_RHOST { "rhost", P_STR, 0, AG_AUTHSVC_RHOST_MAX, 1, 0 }
+#define F_SERVICE { "service", P_STR, 0, 256, 1, 0 }
 #define F_ATTEMPT { "attempt", P_INT, 1, 0, 0, INT64_MAX }
 #define NF 9
 
@@ -44,14 +45,15 @@ static const struct pop_def ops_table[] = {
 	{ "pam_fail", OP_FAIL, { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT } },
 	{ "pam_succeed", OP_SUCCEED, { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT } },
 	{ "pam_release", OP_RELEASE,
-	  { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT, { "reason", P_STR, 1, 64, 0, 0 } } },
+	  { F_USER, F_RHOST, F_SERVICE, F_ATTEMPT, { "reason", P_STR, 1, 64, 1, 0 } } },
 	{ "pam_account", OP_ACCOUNT, { F_USER, F_RHOST, F_SERVICE } },
 	{ "pam_mfa_status", OP_MFA_STATUS, { F_USER } },
-	{ "pam_mfa_verify", OP_MFA_VERIFY, { F_USER, { "code", P_STR, 1, 255, 0, 0 } } },
+	{ "pam_mfa_verify", OP_MFA_VERIFY,
+	  { F_USER, { "code", P_STR, 1, AG_AUTHSVC_CODE_MAX, 0, 0 } } },
 	{ "pam_session_open", OP_SESSION_OPEN,
-	  { F_USER, F_SERVICE, { "tty", P_STR, 0, 256, 0, 0 }, F_RHOST,
-	    { "pid", P_INT, 1, 0, 1, INT32_MAX }, { "boot_id", P_STR, 1, 39, 0, 0 },
-	    { "host", P_STR, 1, 63, 0, 0 }, { "started", P_INT, 1, 0, 0, INT64_MAX } } },
+	  { F_USER, F_SERVICE, { "tty", P_STR, 0, 256, 1, 0 }, F_RHOST,
+	    { "pid", P_INT, 1, 0, 1, INT32_MAX }, { "boot_id", P_STR, 1, 39, 1, 0 },
+	    { "host", P_STR, 1, 63, 1, 0 }, { "started", P_INT, 1, 0, 0, INT64_MAX } } },
 	{ "pam_session_close", OP_SESSION_CLOSE,
 	  { F_USER, { "id", P_INT, 1, 0, 1, INT64_MAX } } },
 };
@@ -73,9 +75,61 @@ ag_authsvc_proto_is_pam(const char *op)
 	return op != NULL && strncmp(op, "pam_", 4) == 0;
 }
 
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* A text member sent as {"hex": HEX} (ag_authsvc_proto_text) becomes the
+ * string of its bytes in req (never dumped: jansson keeps them as they
+ * are).  Anything else about it is left to check_members to refuse.
+ * NULL, or why the member is wrong. */
+static const char *
+decode_text(json_t *req, const char *name, size_t max)
+{
+	json_t *v = json_object_get(req, name), *hex;
+	const char *h;
+	char *buf;
+	size_t n, i;
+	int hi, lo, r;
+
+	if (!json_is_object(v))
+		return NULL;
+	hex = json_object_get(v, "hex");
+	if (json_object_size(v) != 1 || !json_is_string(hex))
+		return "a member is not a string of the right length";
+	h = json_string_value(hex);
+	n = json_string_length(hex);
+	if (n == 0 || n % 2 != 0 || n / 2 > max)
+		return "a member is not a string of the right length";
+	if ((buf = malloc(n / 2 + 1)) == NULL)
+		return "out of memory";
+	for (i = 0; i < n / 2; i++) {
+		hi = hex_value(h[2 * i]);
+		lo = hex_value(h[2 * i + 1]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			free(buf);
+			return "a member is not a string of the right length";
+		}
+		buf[i] = (char)(hi * 16 + lo);
+	}
+	buf[n / 2] = '\0';
+	r = json_object_set_new(req, name, json_stringn_nocheck(buf, n / 2));
+	explicit_bzero(buf, n / 2);
+	free(buf);
+	return r != 0 ? "out of memory" : NULL;
+}
+
 const char *
 ag_authsvc_proto_user(json_t *req)
 {
+	if (decode_text(req, "user", AG_NAME_MAX) != NULL)
+		return NULL;
 	return json_string_value(json_object_get(req, "user"));
 }
 
@@ -96,6 +150,12 @@ check_members(const struct pop_def *d, json_t *req)
 	json_t *v;
 	size_t i;
 
+	for (i = 0; i < NF && d->f[i].name != NULL; i++) {
+		const char *why;
+
+		if (d->f[i].type == P_STR && (why = decode_text(req, d->f[i].name, d->f[i].max)))
+			return why;
+	}
 	json_object_foreach(req, key, v) {
 		const struct pfield *f = NULL;
 
@@ -114,7 +174,7 @@ check_members(const struct pop_def *d, json_t *req)
 		if (f->type == P_STR) {
 			size_t n = json_string_length(v);
 
-			if (!json_is_string(v) || n == 0 || n > f->max ||
+			if (!json_is_string(v) || n < (size_t)f->min || n > f->max ||
 			    strlen(json_string_value(v)) != n)
 				return "a member is not a string of the right length";
 		} else {
@@ -240,6 +300,10 @@ ag_authsvc_proto_serve(const struct ag_authsvc_ops *ops, struct ag_authsvc *svc,
 			out = json_pack("{s:i}", "status", 0);
 		break;
 	}
+	/* A name the rules refuse (not UTF-8 where names fold, too long once
+	 * folded): why, in the words the module uses without the daemon. */
+	if ((r == AG_ERR_INVAL || r == AG_ERR_TOOLONG) && ops->check_user(cfg, &g, why) != 0)
+		return answer_error(2, "usage", why);
 	if (r != 0)
 		return answer_error(r == AG_ERR_INVAL || r == AG_ERR_TOOLONG ? 2 : 3,
 		                    r == AG_ERR_INVAL || r == AG_ERR_TOOLONG ? "usage" : "state",
@@ -253,16 +317,42 @@ ag_authsvc_proto_serve(const struct ag_authsvc_ops *ops, struct ag_authsvc *svc,
 /* ------------------------------------------------------- client side */
 
 json_t *
+ag_authsvc_proto_text(const char *s, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	json_t *v;
+	char *h;
+	size_t i;
+
+	n = strnlen(s, n);
+	if (ag_utf8_valid(s, n))
+		return json_stringn(s, n);
+	if ((h = malloc(2 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		h[2 * i] = digits[(unsigned char)s[i] >> 4];
+		h[2 * i + 1] = digits[(unsigned char)s[i] & 15];
+	}
+	h[2 * n] = '\0';
+	v = json_pack("{s:s}", "hex", h);
+	explicit_bzero(h, 2 * n);
+	free(h);
+	return v;
+}
+
+json_t *
 ag_authsvc_proto_request(const char *op, const struct ag_guard_req *req)
 {
-	json_t *o = json_pack("{s:s, s:s}", "op", op, "user", req->user);
+	json_t *o = json_pack("{s:s}", "op", op);
 
 	if (o == NULL)
 		return NULL;
-	if ((req->rhost != NULL && req->rhost[0] != '\0' &&
-	     json_object_set_new(o, "rhost", json_string(req->rhost)) != 0) ||
+	if (json_object_set_new(o, "user", ag_authsvc_proto_text(req->user, AG_NAME_MAX + 1)) != 0 ||
+	    (req->rhost != NULL && req->rhost[0] != '\0' &&
+	     json_object_set_new(o, "rhost", ag_authsvc_proto_text(req->rhost,
+	                                                          AG_AUTHSVC_RHOST_MAX)) != 0) ||
 	    (req->service != NULL && req->service[0] != '\0' &&
-	     json_object_set_new(o, "service", json_string(req->service)) != 0)) {
+	     json_object_set_new(o, "service", ag_authsvc_proto_text(req->service, 256)) != 0)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -30,10 +30,22 @@
 
 #include "authsvc.h"
 
+/* The longest code pam_mfa_verify carries, in bytes (0 to this).  Longer
+ * than any code a user may type (AG_TOTP_MAX_INPUT, AG_BACKUP_MAX_INPUT,
+ * checked where both are known, lib/authsvc_direct.c): a typed answer
+ * longer than this travels as its first AG_AUTHSVC_CODE_MAX bytes, which
+ * lib/mfa refuses as malformed exactly as it would the whole answer. */
+#define AG_AUTHSVC_CODE_MAX 255
+
+/* The longest rhost a request carries: lib reads no more of one
+ * (ag_host_normalize), so a longer PAM_RHOST travels cut to this. */
+#define AG_AUTHSVC_RHOST_MAX 1024
+
 /* 1 when op names a PAM operation (pam_*). */
 int ag_authsvc_proto_is_pam(const char *op);
 
-/* The account a PAM request is about (its "user"), or NULL. */
+/* The account a PAM request is about (its "user", decoded when it came
+ * as bytes: see ag_authsvc_proto_text), or NULL. */
 const char *ag_authsvc_proto_user(json_t *req);
 
 /* Answers req with the service svc of ops (the daemon's, under its
@@ -45,6 +57,13 @@ json_t *ag_authsvc_proto_serve(const struct ag_authsvc_ops *ops, struct ag_auths
                                pid_t pid);
 
 /* --------------------------------------------------------- client side */
+
+/* A text member's value: the string when it is UTF-8, else the object
+ * {"hex": HEX} of its bytes (to PAM a user name or a host is bytes, a
+ * JSON string is UTF-8 text; the daemon decodes it back, so that it
+ * counts and checks exactly these bytes, as the module would without it).
+ * n bytes of s at most.  NULL when out of memory. */
+json_t *ag_authsvc_proto_text(const char *s, size_t n);
 
 /* A request for op about req (rhost and service from req; NULL members
  * left out). */

@@ -535,8 +535,8 @@ ag_web_line_max(const struct ag_config *cfg)
 
 /* The id a request may carry to match its answer: a number, or a string
  * of at most AG_WEB_ID_MAX bytes.  Anything else is refused unechoed. */
-static int
-id_ok(const json_t *id)
+int
+ag_web_id_ok(const json_t *id)
 {
 	return json_is_number(id) ||
 	       (json_is_string(id) && json_string_length(id) <= AG_WEB_ID_MAX);
@@ -565,14 +565,14 @@ ag_web_answer_line(struct ag_web *w, const char *line, size_t len, int too_long)
 		ag_web_reply_usage(&c, "request too long");
 	else if (req == NULL || !json_is_object(req))
 		ag_web_reply_usage(&c, "not a JSON object");
-	else if ((id = json_object_get(req, "id")) != NULL && !id_ok(id))
+	else if ((id = json_object_get(req, "id")) != NULL && !ag_web_id_ok(id))
 		ag_web_reply_usage(&c, "id must be a number or a string of at most 256 bytes");
 	else
 		ag_web_dispatch(w, req, &rep);
 out:
 	out = rep.answer;
 	rep.answer = NULL;
-	if (out != NULL && ((id != NULL && id_ok(id) && json_object_set(out, "id", id) != 0) ||
+	if (out != NULL && ((id != NULL && ag_web_id_ok(id) && json_object_set(out, "id", id) != 0) ||
 	                    json_object_set_new(out, "status", json_integer(rep.status)) != 0)) {
 		json_decref(out);
 		out = NULL;

@@ -121,4 +121,8 @@ size_t ag_web_line_max(const struct ag_config *cfg);
  * when out of memory. */
 json_t *ag_web_answer_line(struct ag_web *w, const char *line, size_t len, int too_long);
 
+/* 1 when id may be echoed as a request's "id" (a number, or a string of at
+ * most AG_WEB_ID_MAX bytes): the batch mode's rule and authguardd's. */
+int ag_web_id_ok(const json_t *id);
+
 #endif

@@ -17,6 +17,10 @@ AG_RHOST=192.0.2.70
 # refused too.  (A configuration error is found before the user name is
 # read, so "user=" is optional.)
 denied() {
+	# Daemon mode: a daemon that had the state open before the damage
+	# keeps what it opened (an unlinked or replaced file included); one
+	# started now meets the damage.
+	ag_daemon_restart
 	ag_attempt "$1: right password refused, password not checked" alice "$AG_RIGHT" 1 0
 	ag_expect_log "$1: event=error logged with the reason" \
 		"pam_authguard\\($AG_SVC:auth\\): event=error op=(auth|preauth)( user=alice)?: .*$2.*; access denied"

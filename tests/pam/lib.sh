@@ -30,6 +30,11 @@
 #                             cluster the caller started (tests/pg-pass.sh,
 #                             tests/lib/pgcluster.sh); when unset, the script
 #                             starts a private one for itself
+#   AG_DAEMON                 0 (default) or 1: the module and the helpers
+#                             go through authguardd (see "Daemon mode"
+#                             below); combines with AG_STORE
+#   AG_DAEMON_CPU_LOG         daemon mode: a file to which each daemon's
+#                             CPU seconds are appended when it is stopped
 #
 # Conventions for the tests:
 #   AG_NOW    "now" for the module and helpers (AUTHGUARD_TEST_TIME); every
@@ -54,6 +59,34 @@
 # ag_sql_dump and ag_sql_blob, which work on both back ends; a check that
 # is about SQLite itself (its files, WAL, PRAGMAs) runs only where
 # ag_sqlite_only says so, which prints why it is skipped.
+#
+# Daemon mode (AG_DAEMON=1): the same scripts and expectations with the
+# module and the helpers as clients of authguardd (tests/daemon-pass.sh,
+# make check-daemon).  Every configuration ag_conf writes gets
+# "daemon = yes", a daemon_socket in AG_TMP/d/ of its own and, as root,
+# "daemon_user = root"; ag_conf then starts that configuration's daemon
+# (ag_daemon_start): in the background, detached from the script's shell
+# (a bare "wait" in a script must not wait for it), through the syslog
+# capture into AG_LOG like every other process of the test, with
+# AUTHGUARD_TEST_PEER_CLOCK=1 (a test build then runs each request at the
+# AUTHGUARD_TEST_TIME of the process that sent it, so AG_NOW moves the
+# daemon's clock as it moves the module's).  One daemon per configuration
+# file, not one per script: a daemon applies its own configuration, never
+# its caller's, and scripts keep several configurations (several states)
+# alive at once.  The daemon gets the test's preloads and AG_ENV
+# (nss_wrapper: the same users as its clients) as they are when it
+# starts.  ag_conf is the one place the suites write a configuration:
+# writing one again restarts its daemon (stop, wait, start:
+# the next request sees the new file, which a SIGHUP, answered
+# asynchronously, would not guarantee); a script that edits a
+# configuration by hand afterwards calls ag_daemon_restart.  A
+# configuration a script copies from another keeps the other's
+# daemon_socket: its requests are served with the other's configuration,
+# exactly as a deployed client's would.  ag_cleanup stops every daemon
+# (SIGTERM, then SIGKILL after 10 s) on every exit path.  The checks that
+# are by nature different through the daemon (what the caller's own
+# configuration or file rights decide without it) run only where
+# ag_direct_only says so, which prints why they are skipped.
 
 set -u
 set -o pipefail
@@ -116,6 +149,13 @@ esac
 # words: SQLite's write lock, PostgreSQL's serialization conflicts retried
 # until the wait was over, or its lock or statement timeout.
 AG_BUSY_RE='database is locked|concurrent transactions kept conflicting|due to (lock|statement) timeout'
+AG_DAEMON=${AG_DAEMON:-0}
+case $AG_DAEMON in
+0 | 1) ;;
+*) echo "Bail out! $ag_test: AG_DAEMON must be 0 or 1, not '$AG_DAEMON'"; exit 1 ;;
+esac
+AG_DAEMON_BIN=$top_builddir/daemon/authguardd
+declare -A ag_dsock=() ag_dpid=() # daemon mode: socket and pid per configuration
 ag_pgdb=          # PostgreSQL mode: this script's database
 ag_pgc_own=0      # ... in a cluster of its own (no AG_PGC_CONNINFO given)
 AG_PSQL=psql      # ... the psql program (ag_pg_init)
@@ -178,6 +218,7 @@ ag_bail() {
 }
 
 ag_done() {
+	ag_daemon_done
 	ag_secret_scan
 	if [ "$ag_nfailed" -ne 0 ]; then
 		if [ -n "$AG_LOG" ] && [ -s "$AG_LOG" ]; then
@@ -276,6 +317,10 @@ ag_init() {
 	[ -f "$AG_SERVICE_MODULE" ] || ag_bail "state service not built: $AG_SERVICE_MODULE (run make)"
 	[ -x "$AG_CTL_BIN" ] || ag_bail "helper not built: $AG_CTL_BIN (run make)"
 	[ -x "$AG_TOKEN_BIN" ] || ag_bail "helper not built: $AG_TOKEN_BIN (run make)"
+	[ "$AG_DAEMON" = 0 ] || [ -x "$AG_DAEMON_BIN" ] ||
+		ag_bail "AG_DAEMON=1: daemon not built: $AG_DAEMON_BIN (run make)"
+	[ "$AG_DAEMON" = 0 ] || [ -f "$AUTHGUARD_TEST_SERVICE_DIR/authsvc-daemon.so" ] ||
+		ag_bail "AG_DAEMON=1: the module's daemon client is not built (run make)"
 	[ -f "$AG_CAPTURE" ] ||
 		ag_bail "syslog capture not built: $AG_CAPTURE (make check builds it)"
 	if [ -f "$top_builddir/autoconf.h" ] &&
@@ -326,6 +371,107 @@ ag_init() {
 	chmod 755 "$AG_TMP/check-password.sh"
 	chmod 644 "$AG_TMP/svc/other"
 	[ "$AG_STORE" != postgresql ] || ag_pg_init
+	if [ "$AG_DAEMON" = 1 ]; then
+		mkdir -m 755 "$AG_TMP/d" || ag_bail "mkdir $AG_TMP/d failed"
+		ag_say "AG_DAEMON=1: the module and the helpers go through authguardd"
+	fi
+}
+
+# ------------------------------------------------------------- daemon mode
+
+# ag_daemon_lines CONF [NO_USER]: the lines that make CONF's clients use
+# its daemon (nothing without AG_DAEMON=1), for a test that writes a
+# configuration itself; NO_USER=1: without daemon_user (the test sets
+# it).  The socket stays the same when CONF is written again.
+ag_daemon_lines() {
+	[ "$AG_DAEMON" = 1 ] || return 0
+	[ -n "${ag_dsock[$1]:-}" ] || ag_dsock[$1]=$AG_TMP/d/${#ag_dsock[@]}.sock
+	printf 'daemon = yes\ndaemon_socket = %s\n' "${ag_dsock[$1]}"
+	[ "$(id -u)" != 0 ] || [ "${2:-0}" = 1 ] || printf 'daemon_user = root\n'
+}
+
+# ag_daemon_start CONF: (re)starts CONF's daemon and waits until it
+# listens.  No-op without AG_DAEMON=1.
+ag_daemon_start() {
+	local conf=$1 sock pid
+	[ "$AG_DAEMON" = 1 ] || return 0
+	sock=${ag_dsock[$conf]:-}
+	[ -n "$sock" ] || ag_bail "ag_daemon_start: $conf has no daemon_socket of the test"
+	ag_daemon_stop "$conf"
+	rm -f "$sock"
+	ag_preload
+	# A subshell that exits at once: the daemon is no child of the script.
+	pid=$(env LD_PRELOAD="$ag_preload" AG_SYSLOG_FILE="$AG_LOG" AUTHGUARD_TEST_PEER_CLOCK=1 \
+		${AG_ENV[@]+"${AG_ENV[@]}"} "$AG_DAEMON_BIN" --conf "$conf" \
+		</dev/null >/dev/null 2>>"$AG_TMP/d/authguardd.err" 8>&- 19>&- & echo $!)
+	ag_dpid[$conf]=$pid
+	for _ in $(seq 200); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	ag_bail "authguardd for $conf did not start: $(tail -n 5 "$AG_TMP/d/authguardd.err")"
+}
+
+# ag_daemon_restart [CONF]: after a script changed CONF (default AG_CONF)
+# by hand, its daemon reads it again.
+ag_daemon_restart() {
+	[ "$AG_DAEMON" = 1 ] || return 0
+	ag_daemon_start "${1:-$AG_CONF}"
+}
+
+# ag_daemon_stop CONF: SIGTERM (it finishes what is in flight), then
+# SIGKILL after 10 s.
+ag_daemon_stop() {
+	local pid=${ag_dpid[$1]:-}
+	[ -n "$pid" ] || return 0
+	unset "ag_dpid[$1]"
+	# Its CPU seconds (utime + stime), for the cost of the daemon pass
+	# (tests/daemon-pass.sh): detached, it is nobody's child to count.
+	[ -z "${AG_DAEMON_CPU_LOG:-}" ] ||
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+			"/proc/$pid/stat" >>"$AG_DAEMON_CPU_LOG" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	printf '# authguardd %s did not stop on SIGTERM: killed\n' "$pid"
+	kill -KILL "$pid" 2>/dev/null
+}
+
+ag_daemon_stop_all() {
+	local conf
+	for conf in "${!ag_dpid[@]}"; do
+		ag_daemon_stop "$conf"
+	done
+}
+
+# ag_daemon_done: at the end of a script, the daemons are stopped and what
+# they wrote on stderr is judged as a helper's is (a sanitizer report is a
+# failed check; it is scanned for secrets).
+ag_daemon_done() {
+	[ "$AG_DAEMON" = 1 ] && [ -n "$AG_TMP" ] || return 0
+	ag_daemon_stop_all
+	[ ! -s "$AG_TMP/d/authguardd.err" ] ||
+		ag_check_sanitizer "$(cat "$AG_TMP/d/authguardd.err")" "authguardd"
+}
+
+# ag_direct_only WHAT WHY: true without the daemon; in daemon mode prints
+# a visible skip line and is false.  For the checks of what the caller's
+# own configuration, files or rights decide when it opens the state
+# itself: ag_direct_only "an unreadable state is refused" "the daemon opens it" && ...
+ag_direct_only() {
+	[ "$AG_DAEMON" = 1 ] || return 0
+	printf '# skip (without the daemon only): %s: %s\n' "$1" "$2"
+	return 1
+}
+
+# ag_direct_only_script WHY: a whole script about the direct path skips
+# (77) in daemon mode.
+ag_direct_only_script() {
+	[ "$AG_DAEMON" = 1 ] || return 0
+	ag_skip "skip (without the daemon only): $*"
 }
 
 # ------------------------------------------------------------- PostgreSQL mode
@@ -554,6 +700,7 @@ ag_cleanup() {
 	local rc=$?
 	# Background jobs a failed check may have left behind.
 	jobs -p | while read -r pid; do kill "$pid" 2>/dev/null; done
+	ag_daemon_stop_all
 	[ -z "$ag_pgdb" ] && [ "$ag_pgc_own" = 0 ] || ag_pg_cleanup
 	if [ -n "$AG_TMP" ] && [ -d "$AG_TMP" ]; then
 		if [ "${AG_KEEP:-0}" = 1 ]; then
@@ -570,14 +717,17 @@ ag_cleanup() {
 # in $AG_STATE_DIR/keys/ when that is set) and runs authguard-ctl init for
 # it, which creates the state and, when missing, the key.  In PostgreSQL
 # mode the lines of ag_store_lines follow, unless LINEs set the store
-# themselves (store, pg_conninfo or pg_schema).  Sets AG_CONF,
+# themselves (store, pg_conninfo or pg_schema); in daemon mode those of
+# ag_daemon_lines (unless LINEs set daemon or daemon_socket: the test
+# then runs its own daemon), and the configuration's daemon is (re)started
+# after init.  Sets AG_CONF,
 # AG_DB and AG_KEY (a "state_file = PATH" or "secrets_key = PATH" LINE
 # replaces the default line: a key set twice is warned about).  With
 # AG_RUNAS set, init runs as that user (the state directory must then exist
 # and belong to it).  The key is always named: the built-in path is under
 # /etc, which init would otherwise create.
 ag_conf() {
-	local name=$1 line out own_db=0 own_key=0 own_store=0
+	local name=$1 line out own_db=0 own_key=0 own_store=0 own_daemon=0 own_duser=0
 	shift
 	AG_CONF=$AG_TMP/$name.conf
 	AG_DB=${AG_STATE_DIR:-$AG_TMP/$name-state}/state.db
@@ -595,6 +745,12 @@ ag_conf() {
 		store*=* | pg_conninfo*=* | pg_schema*=*)
 			own_store=1
 			;;
+		daemon[[:space:]=]* | daemon_socket*=*)
+			own_daemon=1
+			;;
+		daemon_user*=*)
+			own_duser=1
+			;;
 		esac
 	done
 	{
@@ -602,6 +758,7 @@ ag_conf() {
 		[ "$own_db" = 1 ] || printf 'state_file = %s\n' "$AG_DB"
 		[ "$own_key" = 1 ] || printf 'secrets_key = %s\n' "$AG_KEY"
 		[ "$own_store" = 1 ] || ag_store_lines "$AG_DB"
+		[ "$own_daemon" = 1 ] || ag_daemon_lines "$AG_CONF" "$own_duser"
 		for line in "$@"; do
 			printf '%s\n' "$line"
 		done
@@ -610,6 +767,7 @@ ag_conf() {
 	if ! out=$(ag_ctl init 2>&1); then
 		ag_bail "authguard-ctl --conf $AG_CONF init failed: $out"
 	fi
+	[ "$own_daemon" = 1 ] || ag_daemon_start "$AG_CONF"
 }
 
 # ag_service NAME [CONF [EXTRA_MODULE_ARGS...]]: writes the PAM service
@@ -892,20 +1050,45 @@ ag_expect_status() {
 
 # ------------------------------------------------------------- logs
 
+# ag_log_re ERE: ERE as the log reads in this mode.  Through the daemon
+# the events of the rules (event=auth_fail, lock, auth_refused, mfa_ok
+# ...) are logged by authguardd, with the same text after its ident:
+#   - "pam_authguard\(SERVICE:PHASE\): " also matches "authguardd: " (the
+#     line still names the service, service=SERVICE);
+#   - the ident authguard-token or authguard-webhook also matches
+#     authguardd;
+#   - the module's "event=error ... user=U: WHY" may read "user=U:
+#     authguardd: WHY" (the daemon's reason, named as such).
+# Both for ag_expect_log and ag_expect_no_log, so "no such line" covers
+# the daemon's lines too.
+ag_log_re() {
+	if [ "$AG_DAEMON" = 1 ]; then
+		printf '%s' "$1" | sed -E 's/pam_authguard\\\([^\\]*\\\): /(&|authguardd: )/g
+			s/(^|[^=])authguard-(token|webhook)/\1(authguard-\2|authguardd)/g
+			s/(event=error[^:]*: )/\1(authguardd: )?/'
+	else
+		printf '%s' "$1"
+	fi
+}
+
 # ag_expect_log DESC ERE: a line the last command logged matches ERE.
 ag_expect_log() {
-	if grep -Eq -- "$2" <<<"$(ag_log_last)"; then
+	local re
+	re=$(ag_log_re "$2")
+	if grep -Eq -- "$re" <<<"$(ag_log_last)"; then
 		ag_pass "$1"
 	else
-		ag_fail "$1" "no line logged by the last command matches: $2" \
+		ag_fail "$1" "no line logged by the last command matches: $re" \
 			"it logged: $(ag_log_last | cut -c1-300 | tr '\n' '|')"
 	fi
 }
 
 # ag_expect_no_log DESC ERE: no line the last command logged matches ERE.
 ag_expect_no_log() {
-	if grep -Eq -- "$2" <<<"$(ag_log_last)"; then
-		ag_fail "$1" "unexpected log line: $(ag_log_last | grep -E -- "$2" | head -n 3 | cut -c1-300)"
+	local re
+	re=$(ag_log_re "$2")
+	if grep -Eq -- "$re" <<<"$(ag_log_last)"; then
+		ag_fail "$1" "unexpected log line: $(ag_log_last | grep -E -- "$re" | head -n 3 | cut -c1-300)"
 	else
 		ag_pass "$1"
 	fi

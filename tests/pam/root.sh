@@ -91,6 +91,9 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 	fi
 	: >"$AG_TMP/lookups"
 	chmod 666 "$AG_TMP/lookups"
+	# Daemon mode: the lookups and the transactions are the daemon's; it
+	# runs with the probe too.
+	ag_daemon_restart
 	AG_NOW=$((AG_T0 + 10000))
 	AG_RHOST=192.0.2.62
 	for i in $(seq 1 11); do

@@ -10,6 +10,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
 ag_init
+ag_direct_only_script "the module's direct state service (authsvc-direct.so) is not loaded when it goes through the daemon"
 
 STALE_ABI=$top_builddir/tests/lib/.libs/authsvc_stale_abi.so
 STALE_CONFIG=$top_builddir/tests/lib/.libs/authsvc_stale_config.so

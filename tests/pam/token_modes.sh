@@ -617,11 +617,17 @@ ag_expect_eq "batch: exit 0 at the end of the input, one answer per request" "0 
 	"$? $(wc -l <"$AG_TMP/batch.out")"
 
 # compare.py: one line per case, "ok DESC" or "not ok DESC<TAB>DETAIL".
-ag_python - "$AG_TMP/cases" "$AG_TMP/batch.out" "$n" >"$AG_TMP/compare.out" <<'EOF'
-import json, sys
+AG_DAEMON=$AG_DAEMON ag_python - "$AG_TMP/cases" "$AG_TMP/batch.out" "$n" >"$AG_TMP/compare.out" <<'EOF'
+import json, os, sys
 
 d, batch_file, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 answers = open(batch_file).read().splitlines()
+# A line over the limit is refused unread, so without its id: batch's
+# limit, and through the daemon (AG_DAEMON=1) also authguardd's, which is
+# smaller (64 KiB: authguardd(8), LIMITS AND TIMEOUTS).
+too_long = ("request too long",)
+if os.environ.get("AG_DAEMON") == "1":
+    too_long += ("request line too long",)
 MASK = ("token", "jti", "refresh_token", "session", "set_cookie", "sid", "attempt", "message_id")
 
 def mask(v):
@@ -646,7 +652,7 @@ for i in range(1, n + 1):
         bad.append(f"command line: exit {rc}, expected {want}")
     if st != want:
         bad.append(f"batch: status {st}, expected {want}")
-    if aid != i and not (want == 2 and aid is None and ans.get("message") == "request too long"):
+    if aid != i and not (want == 2 and aid is None and ans.get("message") in too_long):
         bad.append(f"batch: id {aid!r}, expected {i}")
     if out == "":
         if rc != 2:

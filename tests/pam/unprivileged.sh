@@ -15,6 +15,7 @@ fi
 command -v runuser >/dev/null 2>&1 || ag_skip "runuser (util-linux) not found"
 getent passwd nobody >/dev/null || ag_skip "there is no user nobody"
 ag_init
+ag_direct_only_script "an unprivileged caller with a state of its own; through a root daemon it acts for itself only (tests/daemon/screenlocker.sh)"
 
 if ag_sqlite_only "a root-owned state file that nobody cannot open" \
 	"access to a database is its roles' business, not a file mode"; then

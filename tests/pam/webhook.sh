@@ -409,7 +409,10 @@ msg noid
 refused "svix-signed session.revoked without data.id: bad_body" 1 bad_body "$M_BODY" "${H[@]}"
 
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$AG_TMP/huge.json"
-refused "body over 1 MiB: exit 2" 2 "larger than" "$AG_TMP/huge.json" \
+# (through the daemon the request line is over its 64 KiB limit first)
+huge_why="larger than"
+[ "$AG_DAEMON" = 0 ] || huge_why="request line too long"
+refused "body over 1 MiB: exit 2" 2 "$huge_why" "$AG_TMP/huge.json" \
 	--header "$(hid)" --header "$(hts)" --header "$(hsig)"
 refused "unknown option: exit 2" 2 "usage" "$DAVE" --header "$(hid)" --hedaer x
 refused "unreadable --headers file: exit 2" 2 "$AG_TMP/no-such-file" "$DAVE" \
@@ -424,8 +427,11 @@ bad_secret() { # bad_secret DESC CONTENT MODE
 		chmod "$3" "$f"
 	fi
 	AG_CONF=$AG_TMP/badsecret.conf
-	{ cat "$WH_CONF"; printf 'webhook_secret_file = %s\n' "$f"; } >"$AG_CONF"
+	# (daemon mode: a daemon of its own, with this secret file)
+	{ grep -v '^daemon' "$WH_CONF"; printf 'webhook_secret_file = %s\n' "$f"
+	  ag_daemon_lines "$AG_CONF"; } >"$AG_CONF"
 	chmod 644 "$AG_CONF"
+	ag_daemon_start "$AG_CONF"
 	refused "secret file $1: exit 2 naming the file" 2 "$f" "$DAVE" \
 		--header "$(hid)" --header "$(hts)" --header "$(hsig)"
 	AG_CONF=$WH_CONF

@@ -408,8 +408,9 @@ check_location(struct ag_db *st, const char *path, int flags, char err[AG_ERRBUF
 	/* What opening it for writing would have said (SQLite would fall
 	 * back to reading only): no permission, a read-only file system. */
 	if (S_ISREG(sb.st_mode) && faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
+		r = errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO;
 		snprintf(err, AG_ERRBUF, "state file %s: %s", path, strerror(errno));
-		return AG_ERR_IO;
+		return r;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		snprintf(err, AG_ERRBUF, "state file %s: is not a regular file", path);

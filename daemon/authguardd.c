@@ -40,27 +40,6 @@
 #include "json_out.h"
 #include "util.h"
 
-static int log_stderr;
-
-void
-agd_log(int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (log_stderr) {
-		va_list ap2;
-
-		va_copy(ap2, ap);
-		fprintf(stderr, "authguardd: ");
-		vfprintf(stderr, fmt, ap2);
-		fputc('\n', stderr);
-		va_end(ap2);
-	}
-	vsyslog(priority, fmt, ap);
-	va_end(ap);
-}
-
 static void
 usage(void)
 {
@@ -80,39 +59,6 @@ die(int code, const char *fmt, ...)
 	fprintf(stderr, "authguardd: %s\n", msg);
 	syslog(LOG_ERR, "event=daemon_error reason=%s", msg);
 	exit(code);
-}
-
-static int
-load_config(struct ag_config *cfg, const char *path, char err[AG_ERRBUF])
-{
-	struct ag_config work;
-	int r;
-
-	ag_config_defaults(&work);
-	if ((r = ag_config_load_file(&work, path != NULL ? path : ag_config_default_path(),
-	                             path == NULL, err)) != 0 ||
-	    (r = ag_config_validate(&work, err)) != 0)
-		return r;
-	*cfg = work;
-	return 0;
-}
-
-void
-agd_reload(struct agd_server *s)
-{
-	char err[AG_ERRBUF];
-	struct ag_config cfg;
-
-	/* A configuration that does not load leaves the one in force. */
-	if (load_config(&cfg, s->conf_path, err) != 0) {
-		agd_log(LOG_ERR, "event=daemon_reload result=refused reason=%s", err);
-		return;
-	}
-	pthread_mutex_lock(&s->lock);
-	s->cfg = cfg;
-	s->config_gen++;
-	pthread_mutex_unlock(&s->lock);
-	agd_log(LOG_INFO, "event=daemon_reload result=ok");
 }
 
 /* systemd's socket activation (sd_listen_fds(3)): one listening Unix
@@ -264,7 +210,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'c': s.conf_path = optarg; break;
 		case 's': socket_path = optarg; break;
-		case 'v': log_stderr = 1; break;
+		case 'v': agd_log_to_stderr(1); break;
 		default: usage();
 		}
 	}
@@ -273,7 +219,7 @@ main(int argc, char **argv)
 	if (s.conf_path != NULL && s.conf_path[0] != '/')
 		die(2, "--conf: an absolute path is needed (the daemon reads it again on SIGHUP)");
 	openlog("authguardd", LOG_PID, LOG_AUTHPRIV);
-	if (load_config(&s.cfg, s.conf_path, err) != 0)
+	if (agd_load_config(&s.cfg, s.conf_path, err) != 0)
 		die(2, "%s", err);
 	if (socket_path == NULL)
 		socket_path = s.cfg.daemon_socket;

@@ -104,7 +104,11 @@ int agd_peer_credentials(int fd, struct ag_peer *peer, const char **whyp);
 /* Fills peer->user from its uid (a worker calls it: NSS may be slow). */
 void agd_peer_name(struct ag_peer *peer);
 
-/* authguardd.c: reads the configuration and keys again (SIGHUP); the
+/* reload.c: reads and validates the configuration at path (NULL: the
+ * default file, which may be absent); cfg is untouched on error. */
+int agd_load_config(struct ag_config *cfg, const char *path, char err[AG_ERRBUF]);
+
+/* reload.c: reads the configuration and keys again (SIGHUP); the
  * workers follow between requests. */
 void agd_reload(struct agd_server *s);
 
@@ -129,7 +133,9 @@ char *agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *l
 /* Monotonic milliseconds. */
 int64_t agd_now_ms(void);
 
-/* Logging (syslog LOG_AUTHPRIV, and stderr in the foreground). */
+/* log.c: logging (syslog LOG_AUTHPRIV, and stderr as well once
+ * agd_log_to_stderr(1) was called: --verbose in the foreground). */
 void agd_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void agd_log_to_stderr(int on);
 
 #endif

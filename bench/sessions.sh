@@ -100,14 +100,14 @@ for S in $SIZES; do
 	.timeout 5000
 	BEGIN;
 	WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x + 1 < $S)
-	INSERT INTO web_session (id_hash, user, fingerprint, clerk_sid, created, last_seen,
-	                         idle_expires, abs_expires)
-	SELECT randomblob(32), 'user' || (x / 4), randomblob(32), NULL, $NOW - x % 3600,
-	       $NOW - x % 600, $NOW + 86400, $NOW + 2 * 86400 FROM n;
+	INSERT INTO web_session (id_hash, user, user_key, fingerprint, clerk_sid, created,
+	                         last_seen, idle_expires, abs_expires, used_seq)
+	SELECT randomblob(32), 'user' || (x / 4), 'user' || (x / 4), randomblob(32), NULL,
+	       $NOW - x % 3600, $NOW - x % 600, $NOW + 86400, $NOW + 2 * 86400, x FROM n;
 	WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x + 1 < $S)
-	INSERT INTO refresh_family (subject, sid, created, expires, revoked, current)
-	SELECT 'user' || (x / 4), hex(randomblob(32)), $NOW, $NOW + 30 * 86400, 0,
-	       randomblob(32) FROM n;
+	INSERT INTO refresh_family (subject, subject_key, sid, created, expires, revoked, current)
+	SELECT 'user' || (x / 4), 'user' || (x / 4), hex(randomblob(32)), $NOW,
+	       $NOW + 30 * 86400, 0, randomblob(32) FROM n;
 	COMMIT;
 	EOF
 	live=$(sqlite3 -batch "$TMP/s$S/state.db" 'SELECT count(*) FROM web_session')

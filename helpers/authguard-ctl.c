@@ -1,6 +1,7 @@
 /* authguard-ctl: administration of the shared state.
  *
- *   authguard-ctl [--conf FILE] init
+ *   authguard-ctl [--conf FILE] init [--grant ROLE]
+ *   authguard-ctl [--conf FILE] migrate --from-sqlite FILE [--force]
  *   authguard-ctl [--conf FILE] status [--json] [--limit N | USER | --ip ADDR]
  *   authguard-ctl [--conf FILE] unlock USER | --ip ADDR
  *   authguard-ctl [--conf FILE] purge
@@ -23,6 +24,7 @@
 #include "clock.h"
 #include "cli.h"
 #include "config.h"
+#include "daemon_client.h"
 #include "error.h"
 #include "guard.h"
 #include "keyring.h"
@@ -32,6 +34,7 @@
 #include "safefile.h"
 #include "secretbox.h"
 #include "store.h"
+#include "subject.h"
 #include "util.h"
 
 #define STATE_GROUP "authguard"
@@ -46,8 +49,14 @@ usage(void)
 	        "usage: authguard-ctl [--conf FILE] COMMAND [ARGS]\n"
 	        "\n"
 	        "commands:\n"
-	        "  init                         create the state directory and file, and the\n"
-	        "                               secrets key when missing\n"
+	        "  init                         create the state directory and file (SQLite) or\n"
+	        "                               create or migrate the schema (PostgreSQL), and\n"
+	        "                               the secrets key when missing\n"
+	        "  init --grant ROLE            PostgreSQL: also grant ROLE the rights the\n"
+	        "                               programs need (run by the schema owner)\n"
+	        "  migrate --from-sqlite FILE [--force]\n"
+	        "                               copy a SQLite state into the PostgreSQL store\n"
+	        "                               (--force: replace what the store holds)\n"
 	        "  keygen --secrets             create the key that seals TOTP secrets\n"
 	        "  keygen [--alg EdDSA|ES256|HS256] [--rotate]\n"
 	        "                               create a token signing key (--rotate: replace\n"
@@ -65,7 +74,8 @@ usage(void)
 	        "  unlock USER | --ip ADDR | --host NAME\n"
 	        "                               forget failures and lift a lock\n"
 	        "  purge                        delete expired rows now\n"
-	        "  check-config                 validate configuration, state file and permissions\n"
+	        "  check-config                 validate configuration, state and permissions\n"
+	        "  daemon status [--json]       what the running authguardd is doing\n"
 	        "  version                      print the version\n");
 	exit(CLI_USAGE);
 }
@@ -194,50 +204,198 @@ make_dirs(const char *dir, mode_t mode, gid_t gid)
 static void make_secrets_key(gid_t gid, int exists_ok);
 static void fmt_time(char *buf, size_t size, int64_t t);
 
-static int
-cmd_init(int argc, char **argv)
+/* Creates the SQLite state of c (its directory and file, group authguard
+ * given write access when gid is set) and its schema, and says so with
+ * label. */
+static void
+init_sqlite_state(const struct ag_config *c, gid_t gid, const char *label)
 {
 	char dir[PATH_MAX], *slash;
-	struct group *gr;
-	gid_t gid = (gid_t)-1;
-	mode_t dmode = 0700, fmode = 0600;
-	struct ag_store *st;
-	int fd;
+	mode_t dmode = gid != (gid_t)-1 ? 02770 : 0700, fmode = gid != (gid_t)-1 ? 0660 : 0600;
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	int fd, r;
 
-	if (argc != 1)
-		usage();
-	/* Web backends run in group authguard: give it write access when the
-	 * group exists, nobody else any. */
-	if ((gr = getgrnam(STATE_GROUP)) != NULL) {
-		gid = gr->gr_gid;
-		dmode = 02770;
-		fmode = 0660;
-	}
-	ag_strlcpy(dir, cfg.state_file, sizeof(dir));
+	ag_strlcpy(dir, c->state_file, sizeof(dir));
 	slash = strrchr(dir, '/');
 	if (slash == NULL || slash == dir)
-		cli_die(CLI_USAGE, "state_file %s: must be a file in a directory", cfg.state_file);
+		cli_die(CLI_USAGE, "state_file %s: must be a file in a directory", c->state_file);
 	*slash = '\0';
 	umask(077);
 	make_dirs(dir, dmode, gid);
 
-	fd = open(cfg.state_file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
+	fd = open(c->state_file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
 	if (fd >= 0) {
 		if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
-			cli_die(CLI_INTERNAL, "chown %s: %s", cfg.state_file, strerror(errno));
+			cli_die(CLI_INTERNAL, "chown %s: %s", c->state_file, strerror(errno));
 		if (fchmod(fd, fmode) != 0)
-			cli_die(CLI_INTERNAL, "chmod %s: %s", cfg.state_file, strerror(errno));
+			cli_die(CLI_INTERNAL, "chmod %s: %s", c->state_file, strerror(errno));
 		close(fd);
-		printf("created %s\n", cfg.state_file);
+		printf("created %s\n", c->state_file);
 	} else if (errno != EEXIST) {
-		cli_die(CLI_INTERNAL, "create %s: %s", cfg.state_file, strerror(errno));
+		cli_die(CLI_INTERNAL, "create %s: %s", c->state_file, strerror(errno));
 	}
-	st = open_store(AG_STORE_CREATE);
+	if ((r = ag_store_open(c, AG_STORE_CREATE, &st, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
 	if (ag_store_check(st) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
-	printf("state %s ready (schema %d)\n", cfg.state_file, ag_store_file_version(st));
+	printf("%s %s ready (schema %d)\n", label, c->state_file, ag_store_file_version(st));
 	ag_store_close(st);
-	make_secrets_key(gr != NULL ? gr->gr_gid : (gid_t)-1, 1);
+}
+
+/* init [--grant ROLE].  SQLite: the state directory and file.
+ * PostgreSQL: the schema, created or migrated by whoever may (the schema
+ * owner), and with --grant the runtime role's rights; no local file,
+ * except the local SQLite state of store_fallback = local. */
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "grant", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *role = NULL, *why = NULL;
+	struct group *gr;
+	gid_t gid = (gid_t)-1;
+	struct ag_store *st;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'g' && role == NULL)
+			role = optarg;
+		else
+			usage();
+	}
+	if (optind != argc)
+		usage();
+	if (role != NULL && cfg.store != AG_STORE_POSTGRESQL)
+		cli_die(CLI_USAGE,
+		        "--grant: only for store = postgresql (a SQLite state has no roles)");
+	if (role != NULL && ag_sql_role_check(role, &why) != 0)
+		cli_die(CLI_USAGE, "--grant: role name: %s", why);
+	/* Web backends run in group authguard: give it write access when the
+	 * group exists, nobody else any. */
+	if ((gr = getgrnam(STATE_GROUP)) != NULL)
+		gid = gr->gr_gid;
+
+	if (cfg.store != AG_STORE_POSTGRESQL) {
+		init_sqlite_state(&cfg, gid, "state");
+	} else {
+		if (cfg.store_fallback == AG_FALLBACK_LOCAL) {
+			struct ag_config local = cfg;
+
+			local.store = AG_STORE_SQLITE;
+			local.store_fallback = AG_FALLBACK_NONE;
+			init_sqlite_state(&local, gid, "local state (store_fallback = local)");
+		}
+		st = open_store(AG_STORE_CREATE);
+		if (ag_store_check(st) != 0)
+			cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
+		printf("postgresql schema %s ready (schema %d)\n", cfg.pg_schema,
+		       ag_store_file_version(st));
+		if (role != NULL) {
+			if ((r = ag_store_grant(st, role)) != 0)
+				cli_die(cli_exit_for(r), "%s", ag_store_errmsg(st));
+			printf("granted role %s USAGE on schema %s, SELECT on its version table, "
+			       "and SELECT, INSERT, UPDATE, DELETE on its tables\n",
+			       role, cfg.pg_schema);
+			{
+				struct ag_log log = { .sink = ag_log_sink_syslog };
+				struct ag_logline l;
+
+				ag_logline_init(&l, "store_grant");
+				ag_logline_str(&l, "role", role);
+				ag_logline_str(&l, "schema", cfg.pg_schema);
+				ag_logline_int(&l, "uid", (int64_t)getuid());
+				ag_log_emit(&log, LOG_NOTICE, &l);
+			}
+		}
+		ag_store_close(st);
+	}
+	make_secrets_key(gid, 1);
+	return CLI_OK;
+}
+
+/* -------------------------------------------------------------- migrate */
+
+/* migrate --from-sqlite FILE [--force]: copies a host's SQLite state into
+ * the configured PostgreSQL store, in one transaction there (ag_store_copy). */
+static int
+cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from-sqlite", required_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ag_config src_cfg;
+	struct ag_store_copied n;
+	struct stat sb;
+	struct ag_store *src = NULL, *dst;
+	const char *from = NULL;
+	char err[AG_ERRBUF];
+	int64_t total = 0;
+	int c, r, force = 0;
+	size_t i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'f' && from == NULL)
+			from = optarg;
+		else if (c == 'F')
+			force = 1;
+		else
+			usage();
+	}
+	if (optind != argc || from == NULL)
+		usage();
+	if (cfg.store != AG_STORE_POSTGRESQL)
+		cli_die(CLI_USAGE, "migrate copies into a PostgreSQL store: this configuration has "
+		        "store = sqlite");
+	if (from[0] != '/')
+		cli_die(CLI_USAGE, "--from-sqlite: must be an absolute path");
+	if (lstat(from, &sb) != 0)
+		cli_die(CLI_USAGE, "--from-sqlite %s: %s", from, strerror(errno));
+	src_cfg = cfg;
+	src_cfg.store = AG_STORE_SQLITE;
+	src_cfg.store_fallback = AG_FALLBACK_NONE;
+	if (ag_strlcpy(src_cfg.state_file, from, sizeof(src_cfg.state_file)) != 0)
+		cli_die(CLI_USAGE, "--from-sqlite: path too long");
+	/* Opening the source as any program would: its checks, and an older
+	 * schema migrated forward first. */
+	if ((r = ag_store_open(&src_cfg, 0, &src, err)) != 0)
+		cli_die(cli_exit_for(r), "%s", err);
+	dst = open_store(0);
+	if ((r = ag_store_copy(src, dst, force, &n)) != 0) {
+		if (r == AG_ERR_EXISTS)
+			cli_die(CLI_USAGE, "%s; nothing copied (--force replaces what it holds)",
+			        ag_store_errmsg(dst));
+		cli_die(r == AG_ERR_CORRUPT ? CLI_USAGE : CLI_INTERNAL, "%s; nothing copied",
+		        ag_store_errmsg(dst));
+	}
+	ag_store_close(dst);
+	ag_store_close(src);
+	for (i = 0; i < n.n; i++) {
+		printf("%-15s %lld row%s\n", n.table[i], (long long)n.rows[i],
+		       n.rows[i] == 1 ? "" : "s");
+		total += n.rows[i];
+	}
+	printf("copied %lld row%s from %s into postgresql schema %s%s\n", (long long)total,
+	       total == 1 ? "" : "s", from, cfg.pg_schema,
+	       force ? " (what it held before was deleted)" : "");
+	{
+		struct ag_log log = { .sink = ag_log_sink_syslog };
+		struct ag_logline l;
+
+		ag_logline_init(&l, "store_migrated");
+		ag_logline_str(&l, "from", from);
+		ag_logline_str(&l, "schema", cfg.pg_schema);
+		ag_logline_int(&l, "rows", total);
+		ag_logline_int(&l, "replaced", force);
+		ag_logline_int(&l, "uid", (int64_t)getuid());
+		ag_log_emit(&log, LOG_NOTICE, &l);
+	}
 	return CLI_OK;
 }
 
@@ -725,10 +883,24 @@ list_web(void *vctx, const struct ag_web_session *s)
 	return 0;
 }
 
+/* A web user's key (authguard.conf(5), web_subject_fold), so that an
+ * administrator can name a web user in any spelling; a PAM user name,
+ * which may not fold (not UTF-8), is used as it is. */
+static const char *
+web_key(const char *user, char key[AG_NAME_MAX + 1])
+{
+	const char *why = NULL;
+
+	if (ag_subject_key(&cfg, AG_REALM_WEB, user, key, &why) != 0)
+		return user;
+	return key;
+}
+
 /* sessions [--json] [USER] | sessions end (--user USER | --sid HANDLE) */
 static int
 cmd_sessions(int argc, char **argv)
 {
+	char key[AG_NAME_MAX + 1];
 	struct sess_ctx c = { .now = ag_clock_now() };
 	struct ag_store *st;
 	const char *user = NULL;
@@ -741,11 +913,13 @@ cmd_sessions(int argc, char **argv)
 			usage();
 		st = open_store(0);
 		if (strcmp(argv[2], "--user") == 0) {
-			r = ag_store_session_end(st, NULL, argv[3], NULL, ag_session_handle, &n, &fams);
+			const char *k = web_key(argv[3], key);
+
+			r = ag_store_session_end(st, NULL, k, NULL, ag_session_handle, &n, &fams);
 			if (r == 0) {
 				int64_t more = 0;
 
-				r = ag_store_refresh_revoke(st, 0, NULL, argv[3], NULL, &more);
+				r = ag_store_refresh_revoke(st, 0, NULL, k, NULL, &more);
 				fams += more;
 			}
 		} else {
@@ -772,7 +946,8 @@ cmd_sessions(int argc, char **argv)
 		cli_die(CLI_INTERNAL, "out of memory");
 	st = open_store(0);
 	if (ag_store_pam_session_list(st, user, list_pam, &c) != 0 ||
-	    ag_store_session_list(st, user, c.now, list_web, &c) != 0)
+	    ag_store_session_list(st, user != NULL ? web_key(user, key) : NULL, c.now, list_web,
+	                          &c) != 0)
 		cli_die(CLI_INTERNAL, "%s", ag_store_errmsg(st));
 	ag_store_close(st);
 	if (json)
@@ -803,6 +978,67 @@ cmd_purge(int argc, char **argv)
 
 /* ---------------------------------------------------------- check-config */
 
+static void
+print_advice(void *ctx, const char *msg)
+{
+	(*(unsigned *)ctx)++;
+	printf("store warning: %s\n", msg);
+}
+
+/* The PostgreSQL store: advice about the settings (no connection), then a
+ * connection within pg_connect_timeout, the schema version and the
+ * role's rights.  Every message comes from the store, which never quotes
+ * the connection string or the password. */
+static int
+check_pg(const char *path)
+{
+	struct ag_store *st = NULL;
+	char err[AG_ERRBUF];
+	struct stat sb;
+	unsigned nadvice = 0;
+	int r;
+
+	printf("store postgresql: schema %s, pg_connect_timeout %lld ms, pg_statement_timeout "
+	       "%lld ms, store_fallback %s\n", cfg.pg_schema, (long long)cfg.pg_connect_timeout_ms,
+	       (long long)cfg.pg_statement_timeout_ms,
+	       cfg.store_fallback == AG_FALLBACK_LOCAL ? "local" : "none");
+	/* A settings error is reported once, by the open below. */
+	if (stat(path, &sb) == 0)
+		(void)ag_store_advice(&cfg, path, (unsigned)sb.st_mode, print_advice, &nadvice,
+		                      err);
+	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
+		printf("store: FAILED: %s\n", err);
+		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+	}
+	if ((r = ag_store_check(st)) != 0) {
+		printf("store: FAILED: %s\n", ag_store_errmsg(st));
+		ag_store_close(st);
+		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+	}
+	printf("store: ok (schema %d; the role may read and write every table)%s\n",
+	       ag_store_file_version(st), nadvice > 0 ? ", see the warnings above" : "");
+	ag_store_close(st);
+	if (cfg.store_fallback == AG_FALLBACK_LOCAL) {
+		struct ag_config local = cfg;
+
+		local.store = AG_STORE_SQLITE;
+		local.store_fallback = AG_FALLBACK_NONE;
+		if ((r = ag_store_open(&local, 0, &st, err)) != 0) {
+			printf("local state: FAILED: %s\n", err);
+			return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+		}
+		if (ag_store_check(st) != 0) {
+			printf("local state: FAILED: %s\n", ag_store_errmsg(st));
+			ag_store_close(st);
+			return CLI_INTERNAL;
+		}
+		printf("local state (store_fallback = local) %s: ok (schema %d, permissions "
+		       "safe)\n", cfg.state_file, ag_store_file_version(st));
+		ag_store_close(st);
+	}
+	return CLI_OK;
+}
+
 static int
 cmd_check_config(int argc, char **argv)
 {
@@ -826,23 +1062,77 @@ cmd_check_config(int argc, char **argv)
 	/* Legal, so not an error (the last line applies), but shown. */
 	for (i = 0; i < nwarn; i++)
 		printf("config warning: %s\n", warnings[i]);
-	printf("state_file %s\n", cfg.state_file);
-	if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
-		printf("state: FAILED: %s\n", err);
-		return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
-	}
-	if (ag_store_check(st) != 0) {
-		printf("state: FAILED: %s\n", ag_store_errmsg(st));
+	if (cfg.store == AG_STORE_POSTGRESQL) {
+		if ((r = check_pg(path)) != CLI_OK)
+			return r;
+	} else {
+		printf("state_file %s\n", cfg.state_file);
+		if ((r = ag_store_open(&cfg, 0, &st, err)) != 0) {
+			printf("state: FAILED: %s\n", err);
+			return cli_exit_for(r) == CLI_USAGE ? CLI_USAGE : CLI_INTERNAL;
+		}
+		if (ag_store_check(st) != 0) {
+			printf("state: FAILED: %s\n", ag_store_errmsg(st));
+			ag_store_close(st);
+			return CLI_INTERNAL;
+		}
+		printf("state: ok (schema %d, permissions safe)\n", ag_store_file_version(st));
 		ag_store_close(st);
-		return CLI_INTERNAL;
 	}
-	printf("state: ok (schema %d, permissions safe)\n", ag_store_file_version(st));
-	ag_store_close(st);
 	printf("policy: deny=%lld fail_window=%llds lock_time=%llds host_deny=%lld "
 	       "host_lock_time=%llds delay=%lld..%llds host_allow=%u networks\n",
 	       (long long)cfg.deny, (long long)cfg.fail_window, (long long)cfg.lock_time,
 	       (long long)cfg.host_deny, (long long)cfg.host_lock_time,
 	       (long long)cfg.delay_base, (long long)cfg.delay_max, cfg.n_host_allow);
+	return CLI_OK;
+}
+
+/* daemon status [--json]: asks the running authguardd (root only). */
+static int
+cmd_daemon(int argc, char **argv)
+{
+	struct ag_daemon_conn *c = NULL;
+	char err[AG_ERRBUF], when[64];
+	json_t *req, *a = NULL;
+	int json = 0, r;
+
+	if (argc < 2 || strcmp(argv[1], "status") != 0 || argc > 3 ||
+	    (argc == 3 && !(json = strcmp(argv[2], "--json") == 0)))
+		usage();
+	if ((r = ag_daemon_connect(&cfg, &c, err)) != 0)
+		cli_die(r == AG_ERR_CONFIG ? CLI_USAGE : CLI_INTERNAL, "%s", err);
+	if ((req = json_pack("{s:s}", "op", "daemon_status")) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	r = ag_daemon_call(c, req, &a, err);
+	json_decref(req);
+	ag_daemon_close(c);
+	if (r != 0)
+		cli_die(CLI_INTERNAL, "%s", err);
+	if (json_integer_value(json_object_get(a, "status")) != 0) {
+		const char *m = json_string_value(json_object_get(a, "message"));
+
+		cli_die(CLI_USAGE, "authguardd refused: %s", m != NULL ? m : "?");
+	}
+	json_object_del(a, "status");
+	if (json) {
+		cli_print_json(a);
+		return CLI_OK;
+	}
+	fmt_time(when, sizeof(when), (int64_t)json_integer_value(json_object_get(a, "started")));
+	printf("authguardd at %s: up since %s (%lld s), store %s\n", cfg.daemon_socket, when,
+	       (long long)json_integer_value(json_object_get(a, "uptime")),
+	       json_string_value(json_object_get(a, "store")));
+	printf("connections %lld of %lld, workers %lld (%lld working), queued %lld\n",
+	       (long long)json_integer_value(json_object_get(a, "connections")),
+	       (long long)json_integer_value(json_object_get(a, "max_clients")),
+	       (long long)json_integer_value(json_object_get(a, "workers")),
+	       (long long)json_integer_value(json_object_get(a, "working")),
+	       (long long)json_integer_value(json_object_get(a, "queued")));
+	printf("requests served %lld, errors %lld, clients refused %lld\n",
+	       (long long)json_integer_value(json_object_get(a, "served")),
+	       (long long)json_integer_value(json_object_get(a, "errors")),
+	       (long long)json_integer_value(json_object_get(a, "refused")));
+	json_decref(a);
 	return CLI_OK;
 }
 
@@ -854,6 +1144,7 @@ main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "init", cmd_init },
+		{ "migrate", cmd_migrate },
 		{ "keygen", cmd_keygen },
 		{ "keys", cmd_keys },
 		{ "sessions", cmd_sessions },
@@ -861,6 +1152,7 @@ main(int argc, char **argv)
 		{ "unlock", cmd_unlock },
 		{ "purge", cmd_purge },
 		{ "check-config", cmd_check_config },
+		{ "daemon", cmd_daemon },
 	};
 	int i;
 	size_t c;

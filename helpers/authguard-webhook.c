@@ -19,7 +19,11 @@
  * The signing secret comes from webhook_secret_file, never from argv.
  * One JSON object on stdout; exit 0 accepted (also when ignored), 1
  * rejected (signature, timestamp, replay, headers, body), 2 usage or
- * configuration (the secret file included), 3 internal or store error. */
+ * configuration (the secret file included), 3 internal or store error.
+ *
+ * The command line becomes the request of the op webhook_receive (or
+ * webhook_verify) -- the header lines as given, the body -- answered by
+ * lib/web as in authguard-token's batch mode. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -28,25 +32,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "cli.h"
-#include "clock.h"
 #include "config.h"
-#include "error.h"
-#include "log.h"
-#include "session.h"
-#include "store.h"
-#include "subject.h"
-#include "util.h"
+#include "web_cli.h"
 #include "webhook.h"
 
 static const char *conf_path;
 static struct ag_config cfg;
-static const struct ag_log wh_log = { .sink = ag_log_sink_syslog };
 
 static void usage(void) __attribute__((noreturn));
 
@@ -60,24 +56,15 @@ usage(void)
 	        "                         [--headers FILE]             (the raw body on stdin)\n"
 	        "       authguard-webhook version\n"
 	        "Headers: svix-id, svix-timestamp, svix-signature (or webhook-id,\n"
-	        "webhook-timestamp, webhook-signature); other headers are ignored.\n");
+	        "webhook-timestamp, webhook-signature); other headers are ignored.\n"
+	        "--daemon (or daemon = yes in the file): ask authguardd, which holds the\n"
+	        "state and the secret; given before the command like --conf.\n");
 	exit(CLI_USAGE);
-}
-
-/* Logs a configuration or internal failure (never the secret). */
-static void
-log_error(const char *what)
-{
-	struct ag_logline l;
-
-	ag_logline_init(&l, "webhook_error");
-	ag_logline_str(&l, "reason", what);
-	ag_log_emit(&wh_log, LOG_ERR, &l);
 }
 
 /* Reads a whole file of at most max bytes (a FIFO or /dev/fd/N too: the
  * header block is request data, not a trusted file).  Returns 0, 1 when it
- * is longer than max, or -1 (errno set). */
+ * is longer than max (max + 1 bytes read), or -1 (errno set). */
 static int
 read_bounded(int fd, char *buf, size_t max, size_t *lenp)
 {
@@ -94,14 +81,27 @@ read_bounded(int fd, char *buf, size_t max, size_t *lenp)
 			break;
 		n += (size_t)got;
 		if (n > max)
-			return 1;
+			break;
 	}
 	*lenp = n;
+	return n > max ? 1 : 0;
+}
+
+static int
+add_line(void *req, const char *line, size_t n)
+{
+	json_t *arr = json_object_get(req, "headers");
+
+	if (json_array_append_new(arr, json_stringn_nocheck(line, n)) != 0)
+		cli_die(CLI_INTERNAL, "out of memory");
 	return 0;
 }
 
+/* --headers FILE: its lines up to the first empty one, as --header
+ * lines.  A block over the limit gets an empty line, which is no header:
+ * it is refused as bad_header, as the whole block is. */
 static void
-read_header_file(const char *path, struct ag_webhook_headers *h, int *bad)
+read_header_file(const char *path, json_t *req)
 {
 	char *buf = malloc(AG_WEBHOOK_BLOCK_MAX + 1);
 	size_t len = 0;
@@ -110,111 +110,44 @@ read_header_file(const char *path, struct ag_webhook_headers *h, int *bad)
 	if (buf == NULL)
 		cli_die(CLI_INTERNAL, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(errno));
-	r = read_bounded(fd, buf, AG_WEBHOOK_BLOCK_MAX, &len);
-	if (r < 0)
-		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(errno));
+	r = fd < 0 ? -1 : read_bounded(fd, buf, AG_WEBHOOK_BLOCK_MAX, &len);
+	if (r < 0) {
+		int e = errno;
+
+		free(buf);
+		cli_die(CLI_USAGE, "--headers %s: %s", path, strerror(e));
+	}
 	close(fd);
-	/* Request data: a malformed or oversized block is a rejection. */
-	if (r > 0 || ag_webhook_headers_parse(h, buf, len) != 0)
-		*bad = 1;
+	if (r > 0)
+		add_line(req, "", 0);
+	else
+		ag_webhook_block_lines(buf, len, add_line, req);
 	free(buf);
 }
 
-/* The body, byte for byte, as the sender signed it. */
-static uint8_t *
-read_body(size_t *lenp)
-{
-	uint8_t *buf = malloc(AG_WEBHOOK_BODY_MAX + 1);
-	int r;
-
-	if (buf == NULL)
-		cli_die(CLI_INTERNAL, "out of memory");
-	r = read_bounded(STDIN_FILENO, (char *)buf, AG_WEBHOOK_BODY_MAX, lenp);
-	if (r < 0)
-		cli_die(CLI_USAGE, "cannot read the body on stdin: %s", strerror(errno));
-	if (r > 0) {
-		log_error("body_too_large");
-		cli_die(CLI_USAGE, "body on stdin larger than %d bytes: refused",
-		        AG_WEBHOOK_BODY_MAX);
-	}
-	return buf;
-}
-
 static int
-reject(enum ag_webhook_reason reason, const struct ag_webhook_msg *msg,
-       const struct ag_webhook_event *ev)
-{
-	const char *name = ag_webhook_reason_name(reason);
-	struct ag_logline l;
-	json_t *o;
-
-	ag_logline_init(&l, "webhook_rejected");
-	ag_logline_str(&l, "reason", name);
-	if (msg != NULL && msg->id[0] != '\0')
-		ag_logline_str(&l, "id", msg->id);
-	if (ev != NULL && ev->type[0] != '\0')
-		ag_logline_str(&l, "type", ev->type);
-	ag_log_emit(&wh_log, LOG_WARNING, &l);
-
-	o = json_pack("{s:b, s:s}", "valid", 0, "reason", name);
-	if (o != NULL && msg != NULL && msg->id[0] != '\0')
-		json_object_set_new(o, "id", json_string(msg->id));
-	cli_print_json(o);
-	cli_warn("rejected: %s", name);
-	return CLI_REJECT;
-}
-
-static const char *
-action_name(enum ag_webhook_action a)
-{
-	switch (a) {
-	case AG_WEBHOOK_END_SESSION:
-		return "sessions_ended";
-	case AG_WEBHOOK_END_USER:
-		return "user_sessions_ended";
-	default:
-		return "ignored";
-	}
-}
-
-static int
-cmd_webhook(int argc, char **argv)
+cmd_webhook(struct ag_web *w, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "header", required_argument, NULL, 'H' },
 		{ "headers", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ag_webhook_headers *h;
-	struct ag_webhook_secret secret;
-	struct ag_webhook_msg msg;
-	struct ag_webhook_event ev, keyed;
-	struct ag_webhook_result res;
-	struct ag_store *store = NULL;
-	enum ag_webhook_reason reason;
-	struct ag_logline l;
-	char err[AG_ERRBUF];
-	const char *why = NULL;
+	json_t *req = web_req(strcmp(argv[0], "receive") == 0 ? "webhook_receive"
+	                                                      : "webhook_verify");
 	uint8_t *body;
 	size_t len = 0;
-	int64_t now;
-	int c, r, bad = 0, replayed = 0, receive;
+	int c;
 
-	receive = strcmp(argv[0], "receive") == 0;
-	if ((h = malloc(sizeof(*h))) == NULL)
-		cli_die(CLI_INTERNAL, "out of memory");
-	ag_webhook_headers_init(h);
+	web_req_set(req, "headers", json_array());
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
-			if (ag_webhook_header_add(h, optarg, strlen(optarg)) != 0)
-				bad = 1;
+			add_line(req, optarg, strlen(optarg));
 			break;
 		case 'F':
-			read_header_file(optarg, h, &bad);
+			read_header_file(optarg, req);
 			break;
 		default:
 			usage();
@@ -222,119 +155,27 @@ cmd_webhook(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* The body, byte for byte, as the sender signed it; one byte over
+	 * the limit is enough for lib/web to refuse it. */
+	if ((body = malloc(AG_WEBHOOK_BODY_MAX + 1)) == NULL)
+		cli_die(CLI_INTERNAL, "out of memory");
+	if (read_bounded(STDIN_FILENO, (char *)body, AG_WEBHOOK_BODY_MAX, &len) < 0) {
+		int e = errno;
 
-	/* The body first: nothing exits between loading the secret and
-	 * wiping it. */
-	body = read_body(&len);
-	if ((r = ag_webhook_secret_load(cfg.webhook_secret_file, &secret, &why)) != 0) {
-		log_error("secret_file");
-		/* A block lost at exit is a leak to valgrind (tests/pam/lib.sh). */
-		free(h);
 		free(body);
-		cli_die(r == AG_ERR_SYSTEM || r == AG_ERR_NOMEM ? CLI_INTERNAL : CLI_USAGE,
-		        "webhook_secret_file %s: %s", cfg.webhook_secret_file, why);
+		cli_die(CLI_USAGE, "cannot read the body on stdin: %s", strerror(e));
 	}
-	now = ag_clock_now();
-	memset(&msg, 0, sizeof(msg));
-	memset(&ev, 0, sizeof(ev));
-	reason = bad ? AG_WEBHOOK_BAD_HEADER
-	             : ag_webhook_verify(&secret, h, body, len, now, cfg.webhook_tolerance, &msg);
-	ag_webhook_secret_clear(&secret);
-	free(h);
-	if (reason != AG_WEBHOOK_OK)
-		goto rejected;
-
-	if (!receive) {
-		free(body);
-		ag_logline_init(&l, "webhook_verified");
-		ag_logline_str(&l, "id", msg.id);
-		ag_log_emit(&wh_log, LOG_INFO, &l);
-		cli_print_json(json_pack("{s:b, s:s, s:I}", "valid", 1, "id", msg.id, "timestamp",
-		                         (json_int_t)msg.timestamp));
-		return CLI_OK;
-	}
-
-	/* Only a verified body is parsed. */
-	if ((r = ag_webhook_event_parse(body, len, &ev)) == AG_ERR_NOMEM) {
-		log_error("out_of_memory");
-		cli_die(CLI_INTERNAL, "cannot parse the body: out of memory");
-	}
-	if (r != 0) {
-		reason = AG_WEBHOOK_BAD_BODY;
-		goto rejected;
-	}
+	web_req_bytes(req, "body", (const char *)body, len);
 	free(body);
-	body = NULL;
-	/* A user id is keyed like every web subject (web_subject_fold), so
-	 * user.deleted ends the sessions created under any spelling of it;
-	 * the log keeps the id as sent. */
-	keyed = ev;
-	if (ev.action == AG_WEBHOOK_END_USER &&
-	    (r = ag_subject_key(&cfg, AG_REALM_WEB, ev.target, keyed.target, &why)) != 0) {
-		if (r == AG_ERR_NOMEM) {
-			log_error("out_of_memory");
-			cli_die(CLI_INTERNAL, "cannot fold the user id: out of memory");
-		}
-		reason = AG_WEBHOOK_BAD_BODY;
-		goto rejected;
-	}
-	if ((r = ag_store_open(&cfg, 0, &store, err)) != 0) {
-		log_error("store_open");
-		cli_die(cli_exit_for(r), "%s", err);
-	}
-	r = ag_webhook_apply(store, &msg, &keyed, now, cfg.webhook_tolerance, ag_session_handle,
-	                     &replayed, &res);
-	if (r != 0) {
-		const char *m = ag_store_errmsg(store);
-
-		/* Nothing was recorded: the sender's retry is processed. */
-		ag_logline_init(&l, "webhook_error");
-		ag_logline_str(&l, "reason", "store");
-		ag_logline_str(&l, "id", msg.id);
-		ag_logline_str(&l, "type", ev.type);
-		if (ev.action == AG_WEBHOOK_END_USER)
-			ag_logline_str(&l, "user", ev.target);
-		ag_log_emit(&wh_log, LOG_ERR, &l);
-		cli_warn("%s", m[0] != '\0' ? m : ag_strerror(r));
-		ag_store_close(store);
-		return CLI_INTERNAL;
-	}
-	ag_store_close(store);
-	if (replayed) {
-		reason = AG_WEBHOOK_REPLAYED;
-		goto rejected;
-	}
-
-	ag_logline_init(&l, "webhook_ok");
-	ag_logline_str(&l, "id", msg.id);
-	ag_logline_str(&l, "type", ev.type);
-	ag_logline_str(&l, "action", action_name(ev.action));
-	/* A Clerk user id names the account; a Clerk session id is not logged. */
-	if (ev.action == AG_WEBHOOK_END_USER)
-		ag_logline_str(&l, "user", ev.target);
-	ag_logline_int(&l, "sessions_ended", res.sessions_ended);
-	if (res.families_revoked >= 0)
-		ag_logline_int(&l, "families_revoked", res.families_revoked);
-	ag_log_emit(&wh_log, ev.action == AG_WEBHOOK_IGNORE ? LOG_INFO : LOG_NOTICE, &l);
-
-	cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:I, s:o}", "valid", 1, "id", msg.id,
-	                         "type", ev.type, "action", action_name(ev.action),
-	                         "sessions_ended", (json_int_t)res.sessions_ended,
-	                         "families_revoked",
-	                         res.families_revoked >= 0
-	                                 ? json_integer((json_int_t)res.families_revoked)
-	                                 : json_null()));
-	return CLI_OK;
-
-rejected:
-	free(body);
-	return reject(reason, &msg, &ev);
+	return web_run(w, req);
 }
 
 int
 main(int argc, char **argv)
 {
-	int i;
+	static const struct ag_log log = { .sink = ag_log_sink_syslog };
+	struct ag_web w;
+	int i, code;
 
 	cli_progname = "authguard-webhook";
 	cli_json_wipe_memory();
@@ -351,5 +192,8 @@ main(int argc, char **argv)
 		cli_die(CLI_INTERNAL, "libsodium failed to initialise");
 	cli_log_open();
 	cli_load_config(&cfg, conf_path);
-	return cmd_webhook(argc - i, argv + i);
+	ag_web_init(&w, &cfg, &log);
+	code = cmd_webhook(&w, argc - i, argv + i);
+	ag_web_close(&w);
+	return code;
 }

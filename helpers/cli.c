@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
-#include "json.h"
+#include "json_out.h"
 #include "util.h"
 
 const char *cli_progname = "authguard";
@@ -50,17 +50,7 @@ cli_die(int code, const char *fmt, ...)
 int
 cli_exit_for(int err)
 {
-	switch (err) {
-	case AG_ERR_CONFIG:
-	case AG_ERR_UNSAFE:
-	case AG_ERR_NOTFOUND:
-	case AG_ERR_INVAL:
-	case AG_ERR_TOOLONG:
-	case AG_ERR_RANGE:
-		return CLI_USAGE;
-	default:
-		return CLI_INTERNAL;
-	}
+	return ag_err_status(err);
 }
 
 /* Warnings about the file that loaded (at most one per key). */
@@ -97,7 +87,12 @@ cli_load_config(struct ag_config *cfg, const char *path)
 		cli_die(CLI_USAGE, "%s", err);
 	if ((r = ag_config_validate(cfg, err)) != 0)
 		cli_die(CLI_USAGE, "%s: %s", file, err);
+	/* --daemon: as daemon = yes in the file. */
+	if (cli_use_daemon)
+		cfg->daemon = 1;
 }
+
+int cli_use_daemon;
 
 int
 cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void))
@@ -110,6 +105,9 @@ cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(
 			i += 2;
 		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
 			*conf_path = argv[i] + 7;
+			i++;
+		} else if (strcmp(argv[i], "--daemon") == 0) {
+			cli_use_daemon = 1;
 			i++;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage();
@@ -165,57 +163,7 @@ cli_print_json(json_t *obj)
 int
 cli_json_set_name(json_t *obj, const char *key, const char *name)
 {
-	static const char hexd[] = "0123456789abcdef";
-	char hkey[64], *esc = NULL, *hex = NULL;
-	size_t len, i, k, o = 0;
-	json_t *v = NULL, *h = NULL;
-	int ret = -1;
-
-	if (name == NULL)
-		return json_object_set_new(obj, key, json_null());
-	len = strlen(name);
-	if (ag_utf8_valid(name, len))
-		return json_object_set_new(obj, key, json_string(name));
-	if ((size_t)snprintf(hkey, sizeof(hkey), "%s_hex", key) >= sizeof(hkey) ||
-	    len > (SIZE_MAX - 1) / 4 || (esc = malloc(4 * len + 1)) == NULL ||
-	    (hex = malloc(2 * len + 1)) == NULL)
-		goto out;
-	for (i = 0; i < len; i += k) {
-		k = ag_utf8_decode(name + i, len - i, NULL);
-		if (k == 0 || name[i] == '\\') {
-			/* The escape character itself is escaped: \x5c, so the
-			 * printable form reads back to one name only. */
-			esc[o++] = '\\';
-			esc[o++] = 'x';
-			esc[o++] = hexd[(unsigned char)name[i] >> 4];
-			esc[o++] = hexd[(unsigned char)name[i] & 0xf];
-			k = 1;
-			continue;
-		}
-		memcpy(esc + o, name + i, k);
-		o += k;
-	}
-	esc[o] = '\0';
-	for (i = 0; i < len; i++) {
-		hex[2 * i] = hexd[(unsigned char)name[i] >> 4];
-		hex[2 * i + 1] = hexd[(unsigned char)name[i] & 0xf];
-	}
-	hex[2 * len] = '\0';
-	if ((v = json_string(esc)) == NULL || (h = json_string(hex)) == NULL)
-		goto out;
-	if (json_object_set(obj, key, v) != 0)
-		goto out;
-	if (json_object_set(obj, hkey, h) != 0) {
-		json_object_del(obj, key);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(v);
-	json_decref(h);
-	free(esc);
-	free(hex);
-	return ret;
+	return ag_json_set_name(obj, key, name);
 }
 
 json_t *
@@ -263,11 +211,9 @@ out:
 }
 
 void
-cli_read_secret(char *buf, size_t max, const char *what)
+cli_die_line(int result, const char *what)
 {
-	switch (cli_read_line(buf, max)) {
-	case CLI_LINE_OK:
-		return;
+	switch (result) {
 	case CLI_LINE_BAD:
 		cli_die(CLI_USAGE, "%s on stdin: too long or not text", what);
 	case CLI_LINE_ERROR:
@@ -275,4 +221,13 @@ cli_read_secret(char *buf, size_t max, const char *what)
 	default:
 		cli_die(CLI_USAGE, "%s expected on stdin", what);
 	}
+}
+
+void
+cli_read_secret(char *buf, size_t max, const char *what)
+{
+	int r = cli_read_line(buf, max);
+
+	if (r != CLI_LINE_OK)
+		cli_die_line(r, what);
 }

@@ -42,7 +42,12 @@ void cli_load_config(struct ag_config *cfg, const char *path);
 /* The warnings of cli_load_config(): sets *list and returns how many. */
 size_t cli_config_warnings(const char *const **list);
 
-/* Parses the options before a helper's command (--conf FILE, --help) and
+/* Set by --daemon (cli_global_options): cli_load_config() then sets
+ * daemon = yes, whatever the file says (the web helpers ask authguardd). */
+extern int cli_use_daemon;
+
+/* Parses the options before a helper's command (--conf FILE, --daemon,
+ * --help) and
  * returns the index of the command; calls usage() when there is none. */
 int cli_global_options(int argc, char **argv, const char **conf_path, void (*usage)(void));
 
@@ -57,16 +62,7 @@ void cli_json_wipe_memory(void);
 /* Writes obj as one compact JSON line on stdout and releases it. */
 void cli_print_json(json_t *obj);
 
-/* Sets obj[key] to name, a string anyone may have chosen (a PAM user or
- * service name, a remote host, a web subject), as one representation
- * everywhere, so that no name can hide from a JSON reader:
- *   - valid UTF-8 (see ag_utf8_valid) is the JSON string as it is;
- *   - anything else becomes a printable form -- the well-formed UTF-8
- *     sequences kept, each other byte and each backslash written \xHH --
- *     and obj[key "_hex"] holds the exact bytes as lower-case hex.
- * key_hex is present exactly when the name is not UTF-8: then key is for
- * people and key_hex is the name.  name NULL sets null.  Returns 0, or -1
- * when out of memory (obj is then incomplete: drop it). */
+/* ag_json_set_name() (lib/json_out.h). */
 int cli_json_set_name(json_t *obj, const char *key, const char *name);
 
 /* JSON number for a time or a count; null for 0 when zero_is_null. */
@@ -92,5 +88,9 @@ int cli_read_line(char *buf, size_t max);
  * non-empty line, wipes buf and exits 2 with "WHAT expected on stdin" or
  * "WHAT on stdin: too long or not text". */
 void cli_read_secret(char *buf, size_t max, const char *what);
+
+/* Exits 2 with cli_read_secret()'s message for a cli_read_line() result
+ * other than CLI_LINE_OK. */
+void cli_die_line(int result, const char *what) __attribute__((noreturn));
 
 #endif

@@ -20,9 +20,13 @@
 #endif
 
 enum opt_type { T_PATH, T_COUNT, T_DURATION, T_DURATION_MS, T_BOOL, T_SYNC, T_NETLIST, T_ISSUER,
-                T_NAME, T_NAMELIST, T_ONLIMIT, T_COOKIE, T_SAMESITE };
+                T_NAME, T_NAMELIST, T_ONLIMIT, T_COOKIE, T_SAMESITE, T_STORE, T_CONNINFO,
+                T_SCHEMA, T_FALLBACK, T_ACCOUNT, T_DAEMON_FALLBACK };
 
-enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1 };
+/* W_FILE_ONLY: a module argument sits in /etc/pam.d, readable by every
+ * user, and cannot hold spaces: the database connection string (which
+ * may carry a password) is only taken from the file. */
+enum opt_where { W_BOTH = 0, W_ARG_ONLY = 1, W_FILE_ONLY = 2 };
 
 struct option_def {
 	const char *name;
@@ -51,6 +55,22 @@ static const struct option_def options[] = {
 	{ "delay_max",      T_DURATION,    OFF(delay_max),       0, 3600, W_BOTH },
 	{ "busy_timeout",   T_DURATION_MS, OFF(busy_timeout_ms), 0, 60000, W_BOTH },
 	{ "sync",           T_SYNC,        OFF(sync),            0, 0, W_BOTH },
+	{ "store",          T_STORE,       OFF(store),           0, 0, W_BOTH },
+	{ "store_fallback", T_FALLBACK,    OFF(store_fallback),  0, 0, W_BOTH },
+	{ "pg_conninfo",    T_CONNINFO,    OFF(pg_conninfo),     0, AG_PG_CONNINFO_MAX, W_FILE_ONLY },
+	{ "pg_schema",      T_SCHEMA,      OFF(pg_schema),       0, AG_PG_SCHEMA_MAX, W_BOTH },
+	{ "pg_connect_timeout", T_DURATION_MS, OFF(pg_connect_timeout_ms), 100, 60000, W_BOTH },
+	{ "pg_statement_timeout", T_DURATION_MS, OFF(pg_statement_timeout_ms), 100, 60000, W_BOTH },
+	{ "daemon",         T_BOOL,        OFF(daemon),          0, 1, W_BOTH },
+	{ "daemon_socket",  T_PATH,        OFF(daemon_socket),   0, 0, W_BOTH },
+	{ "daemon_fallback", T_DAEMON_FALLBACK, OFF(daemon_fallback), 0, 0, W_BOTH },
+	{ "daemon_timeout", T_DURATION_MS, OFF(daemon_timeout_ms), 100, 120000, W_BOTH },
+	{ "daemon_user",    T_ACCOUNT,     OFF(daemon_user),     0, AG_ACCOUNT_MAX, W_BOTH },
+	{ "daemon_web_group", T_ACCOUNT,   OFF(daemon_web_group), 0, AG_ACCOUNT_MAX, W_BOTH },
+	{ "daemon_workers", T_COUNT,       OFF(daemon_workers),  1, 64, W_BOTH },
+	{ "daemon_max_clients", T_COUNT,   OFF(daemon_max_clients), 1, 65536, W_BOTH },
+	{ "daemon_idle_timeout", T_DURATION, OFF(daemon_idle_timeout), 1, 3600, W_BOTH },
+	{ "daemon_request_timeout", T_DURATION, OFF(daemon_request_timeout), 1, 600, W_BOTH },
 	{ "secrets_key",    T_PATH,        OFF(secrets_key),     0, 0, W_BOTH },
 	{ "totp_issuer",    T_ISSUER,      OFF(totp_issuer),     0, 0, W_BOTH },
 	{ "totp_window",    T_COUNT,       OFF(totp_window),     0, 10, W_BOTH },
@@ -128,6 +148,23 @@ ag_config_defaults(struct ag_config *cfg)
 	           sizeof(cfg->webhook_secret_file));
 	cfg->webhook_tolerance = 300;
 	cfg->sync = AG_SYNC_NORMAL; /* WAL: a crash loses nothing; power loss at most the last commits */
+	cfg->store = AG_STORE_SQLITE;
+	cfg->store_fallback = AG_FALLBACK_NONE;
+	ag_strlcpy(cfg->pg_schema, "authguard", sizeof(cfg->pg_schema));
+	/* A login waits at most this long for the database, then is denied. */
+	cfg->pg_connect_timeout_ms = 3000;
+	cfg->pg_statement_timeout_ms = 3000;
+	/* authguardd (authguardd(8)); clients use it only with daemon = yes. */
+	cfg->daemon = 0;
+	ag_strlcpy(cfg->daemon_socket, "/run/authguard/authguardd.sock", sizeof(cfg->daemon_socket));
+	cfg->daemon_fallback = AG_DAEMON_FALLBACK_NONE;
+	cfg->daemon_timeout_ms = 10000;
+	ag_strlcpy(cfg->daemon_user, "authguard", sizeof(cfg->daemon_user));
+	ag_strlcpy(cfg->daemon_web_group, "authguard-web", sizeof(cfg->daemon_web_group));
+	cfg->daemon_workers = 4;
+	cfg->daemon_max_clients = 1024;
+	cfg->daemon_idle_timeout = 30;
+	cfg->daemon_request_timeout = 5;
 }
 
 const char *
@@ -255,6 +292,82 @@ set_option(struct ag_config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case T_NETLIST:
 		return parse_netlist(cfg, value, why);
+	case T_STORE:
+		if (strcmp(value, "sqlite") == 0)
+			cfg->store = AG_STORE_SQLITE;
+		else if (strcmp(value, "postgresql") == 0)
+			cfg->store = AG_STORE_POSTGRESQL;
+		else {
+			*why = "must be sqlite or postgresql";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_FALLBACK:
+		if (strcmp(value, "none") == 0)
+			cfg->store_fallback = AG_FALLBACK_NONE;
+		else if (strcmp(value, "local") == 0)
+			cfg->store_fallback = AG_FALLBACK_LOCAL;
+		else {
+			*why = "must be none or local";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_DAEMON_FALLBACK:
+		if (strcmp(value, "none") == 0)
+			cfg->daemon_fallback = AG_DAEMON_FALLBACK_NONE;
+		else if (strcmp(value, "direct") == 0)
+			cfg->daemon_fallback = AG_DAEMON_FALLBACK_DIRECT;
+		else {
+			*why = "must be none or direct";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_ACCOUNT:
+		/* A user or group name as useradd(8) takes it (the portable
+		 * set), looked up by name at start. */
+		if (!((value[0] >= 'a' && value[0] <= 'z') || value[0] == '_')) {
+			*why = "must start with a lower-case letter or '_'";
+			return AG_ERR_CONFIG;
+		}
+		for (const char *p = value; *p != '\0'; p++) {
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+			      *p == '-')) {
+				*why = "may hold lower-case letters, digits, '_' and '-' only";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
+			*why = "longer than 32 bytes";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_CONNINFO:
+		/* Passed to libpq as it is; what it means is libpq's to say (at
+		 * connect time).  Printable ASCII only: no line breaks or
+		 * control characters that could forge a log line. */
+		for (const char *p = value; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c < 0x20 || c >= 0x7f) {
+				*why = "must be printable ASCII (a libpq connection string)";
+				return AG_ERR_CONFIG;
+			}
+		}
+		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
+			*why = "longer than 1024 bytes";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
+	case T_SCHEMA:
+		/* Put in search_path and in CREATE SCHEMA: a name that means
+		 * the same quoted or not (ag_sql_name_check). */
+		if (ag_sql_name_check(value, why) != 0)
+			return AG_ERR_CONFIG;
+		if (ag_strlcpy(field, value, (size_t)o->max + 1) != 0) {
+			*why = "longer than 63 bytes";
+			return AG_ERR_CONFIG;
+		}
+		return 0;
 	case T_ONLIMIT:
 		if (strcmp(value, "evict") == 0)
 			cfg->session_evict = 1;
@@ -535,6 +648,11 @@ ag_config_apply_arg(struct ag_config *cfg, const char *arg, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF, "module argument %s: unknown key", ekey);
 		return AG_ERR_CONFIG;
 	}
+	if (o->where == W_FILE_ONLY) {
+		snprintf(err, AG_ERRBUF, "module argument %s: only valid in the configuration file",
+		         ekey);
+		return AG_ERR_CONFIG;
+	}
 	if (eq == NULL) {
 		if (o->type != T_BOOL) {
 			snprintf(err, AG_ERRBUF, "module argument %s: missing value", ekey);
@@ -585,6 +703,14 @@ ag_config_validate(const struct ag_config *cfg, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF,
 		         "host_deny (%lld) must be 0 (off) or at least deny (%lld)",
 		         (long long)cfg->host_deny, (long long)cfg->deny);
+		return AG_ERR_CONFIG;
+	}
+	if (cfg->store == AG_STORE_POSTGRESQL && cfg->pg_conninfo[0] == '\0') {
+		snprintf(err, AG_ERRBUF, "store = postgresql needs pg_conninfo");
+		return AG_ERR_CONFIG;
+	}
+	if (cfg->store_fallback != AG_FALLBACK_NONE && cfg->store != AG_STORE_POSTGRESQL) {
+		snprintf(err, AG_ERRBUF, "store_fallback is only for store = postgresql");
 		return AG_ERR_CONFIG;
 	}
 	return 0;

@@ -20,7 +20,14 @@
 #define AG_TOKEN_LIST_MAX 2048         /* bytes of the audience allow-list */
 #define AG_COOKIE_MAX 64               /* bytes of the session cookie name */
 
+#define AG_PG_CONNINFO_MAX 1024         /* bytes of a libpq connection string */
+#define AG_PG_SCHEMA_MAX 63             /* bytes of a PostgreSQL schema name */
+
 enum ag_sync { AG_SYNC_NORMAL = 1, AG_SYNC_FULL = 2 };
+enum ag_store_kind { AG_STORE_SQLITE = 1, AG_STORE_POSTGRESQL = 2 };
+enum ag_store_fallback { AG_FALLBACK_NONE = 0, AG_FALLBACK_LOCAL = 1 };
+enum ag_daemon_fallback { AG_DAEMON_FALLBACK_NONE = 0, AG_DAEMON_FALLBACK_DIRECT = 1 };
+#define AG_ACCOUNT_MAX 32               /* bytes of a user or group name */
 
 struct ag_config {
 	char state_file[PATH_MAX];
@@ -46,6 +53,28 @@ struct ag_config {
 	/* state store */
 	int64_t busy_timeout_ms;
 	enum ag_sync sync;
+	enum ag_store_kind store;   /* sqlite (state_file) or postgresql */
+	enum ag_store_fallback store_fallback; /* PAM auth only: local SQLite while
+	                                          PostgreSQL is unreachable */
+	char pg_conninfo[AG_PG_CONNINFO_MAX + 1]; /* libpq connection string; may
+	                                             hold a password */
+	char pg_schema[AG_PG_SCHEMA_MAX + 1];
+	int64_t pg_connect_timeout_ms;
+	int64_t pg_statement_timeout_ms;
+
+	/* authguardd: the clients' side (the module, the helpers) */
+	int daemon;                  /* ask authguardd instead of opening the store */
+	char daemon_socket[PATH_MAX];
+	enum ag_daemon_fallback daemon_fallback; /* unreachable: deny, or open the
+	                                            store directly (root only) */
+	int64_t daemon_timeout_ms;   /* one request's answer, at most */
+	/* authguardd: the daemon's side */
+	char daemon_user[AG_ACCOUNT_MAX + 1];      /* it drops from root to this user */
+	char daemon_web_group[AG_ACCOUNT_MAX + 1]; /* members may do the web operations */
+	int64_t daemon_workers;      /* threads, each with one store connection */
+	int64_t daemon_max_clients;  /* connections at once */
+	int64_t daemon_idle_timeout; /* seconds a connection may stay silent */
+	int64_t daemon_request_timeout; /* seconds to send one request line */
 
 	/* multi-factor authentication */
 	char secrets_key[PATH_MAX]; /* key file sealing TOTP secrets, keying backup codes */

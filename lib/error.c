@@ -19,6 +19,25 @@ ag_strerror(int err)
 	case AG_ERR_RANGE:    return "value out of range";
 	case AG_ERR_TOOLONG:  return "input too long";
 	case AG_ERR_SYSTEM:   return "system error";
+	case AG_ERR_RETRY:    return "conflict with a concurrent transaction";
+	case AG_ERR_UNAVAILABLE: return "database server unavailable";
+	case AG_ERR_EXISTS:   return "already holds data";
 	}
 	return "unknown error";
+}
+
+int
+ag_err_status(int err)
+{
+	switch (err) {
+	case AG_ERR_CONFIG:
+	case AG_ERR_UNSAFE:
+	case AG_ERR_NOTFOUND:
+	case AG_ERR_INVAL:
+	case AG_ERR_TOOLONG:
+	case AG_ERR_RANGE:
+		return 2;
+	default:
+		return 3;
+	}
 }

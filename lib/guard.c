@@ -1,6 +1,9 @@
 #include "autoconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -469,5 +472,89 @@ ag_guard_account_check(struct ag_guard *g, const struct ag_guard_req *req,
 		res->locked_until = dec.locked_until;
 		log_refusal(g, "account_refused", req, &s, res);
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- fallback */
+
+int
+ag_guard_may_fall_back(const struct ag_config *cfg, int err)
+{
+	return cfg->store == AG_STORE_POSTGRESQL && cfg->store_fallback == AG_FALLBACK_LOCAL &&
+	       (err == AG_ERR_UNAVAILABLE || err == AG_ERR_BUSY);
+}
+
+/* The marker beside the local state that says "an outage is on": whoever
+ * creates it logs the switch, whoever removes it logs the return, once
+ * each however many processes run. */
+static void
+marker_path(const struct ag_config *cfg, char *out, size_t size)
+{
+	snprintf(out, size, "%s.fallback", cfg->state_file);
+}
+
+static void
+log_switch(struct ag_guard *g, int priority, const char *state, const char *why)
+{
+	struct ag_logline l;
+
+	ag_logline_init(&l, "store_fallback");
+	ag_logline_str(&l, "state", state);
+	ag_logline_str(&l, "store", "postgresql");
+	if (why != NULL)
+		ag_logline_str(&l, "reason", why);
+	ag_log_emit(&g->log, priority, &l);
+}
+
+int
+ag_guard_fall_back(struct ag_guard *g, int err, const char *why, struct ag_store **storep,
+                   char errbuf[AG_ERRBUF])
+{
+	struct ag_config local = *g->cfg;
+	char marker[PATH_MAX + 16];
+	int fd, r;
+
+	*storep = NULL;
+	if (!ag_guard_may_fall_back(g->cfg, err))
+		return err;
+	local.store = AG_STORE_SQLITE;
+	local.store_fallback = AG_FALLBACK_NONE;
+	if ((r = ag_store_open(&local, 0, storep, errbuf)) != 0)
+		return r;
+	marker_path(g->cfg, marker, sizeof(marker));
+	fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		log_switch(g, LOG_CRIT, "on", why);
+	} else {
+		log_switch(g, LOG_WARNING, "on", why);
+	}
+	return 0;
+}
+
+int
+ag_guard_open_store(struct ag_guard *g, struct ag_store **storep, int *fell_back,
+                    char err[AG_ERRBUF])
+{
+	char marker[PATH_MAX + 16], why[AG_ERRBUF];
+	int r;
+
+	*fell_back = 0;
+	r = ag_store_open(g->cfg, 0, storep, err);
+	if (g->cfg->store_fallback != AG_FALLBACK_LOCAL || g->cfg->store != AG_STORE_POSTGRESQL)
+		return r;
+	marker_path(g->cfg, marker, sizeof(marker));
+	if (r == 0) {
+		/* Back: the one process that removes the marker says so. */
+		if (unlink(marker) == 0)
+			log_switch(g, LOG_CRIT, "off", NULL);
+		return 0;
+	}
+	if (!ag_guard_may_fall_back(g->cfg, r))
+		return r;
+	snprintf(why, sizeof(why), "%s", err);
+	if ((r = ag_guard_fall_back(g, r, why, storep, err)) != 0)
+		return r;
+	*fell_back = 1;
 	return 0;
 }

@@ -93,6 +93,26 @@ int ag_guard_host_subject(const struct ag_config *cfg, const char *rhost, char *
  * and even_deny_root is off: counted, never refused. */
 int ag_guard_account_exempt(const struct ag_config *cfg, const char *user);
 
+/* Opens the store for the PAM auth path.  With store = postgresql and
+ * store_fallback = local, a shared store that cannot be reached (or does
+ * not answer in time) is replaced by the host's local SQLite state
+ * (state_file), so that counting and locking go on during an outage;
+ * *fell_back is then 1.  The switch is logged at LOG_CRIT once per outage
+ * (event=store_fallback state=on) and on every attempt at LOG_WARNING,
+ * and the return to the shared store at LOG_CRIT (state=off), using a
+ * marker file beside the local state.  Anything else fails closed. */
+int ag_guard_open_store(struct ag_guard *g, struct ag_store **storep, int *fell_back,
+                        char err[AG_ERRBUF]);
+
+/* 1 when err, returned by an operation on the shared store, may be
+ * answered by falling back to the local state (see above). */
+int ag_guard_may_fall_back(const struct ag_config *cfg, int err);
+
+/* Opens the local fallback state after an operation on the shared one
+ * failed with err (logged as above).  Returns 0 or AG_ERR_*. */
+int ag_guard_fall_back(struct ag_guard *g, int err, const char *why, struct ag_store **storep,
+                       char errbuf[AG_ERRBUF]);
+
 /* The limits that apply to an account or host subject. */
 void ag_guard_limits(const struct ag_config *cfg, enum ag_subject_kind kind, int exempt,
                      struct ag_limits *lim);

@@ -9,7 +9,7 @@
 
 #include "b64url.h"
 #include "error.h"
-#include "json.h"
+#include "json_out.h"
 #include "jwt.h"
 #include "keyring.h"
 #include "util.h"
@@ -186,12 +186,19 @@ depth_ok(const uint8_t *p, size_t n, unsigned max)
 static json_t *
 parse_object(const uint8_t *p, size_t n, int *nomem)
 {
-	json_t *j = NULL;
+	json_error_t jerr;
+	json_t *j;
+	int failed = 0;
 
 	if (!depth_ok(p, n, AG_JWT_MAX_DEPTH))
 		return NULL;
-	if (ag_json_loadb(p, n, JSON_REJECT_DUPLICATES, &j, NULL) == AG_ERR_NOMEM)
+	/* A failed allocation must not give a claim shorter than it was
+	 * signed: ag_json_loadb tells (jansson's own error would not). */
+	j = ag_json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr, &failed);
+	if (failed) {
 		*nomem = 1;
+		return NULL;
+	}
 	if (j != NULL && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;

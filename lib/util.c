@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -214,6 +215,52 @@ ag_utf8_valid(const char *s, size_t len)
 		i += k;
 	}
 	return 1;
+}
+
+int
+ag_sql_name_check(const char *s, const char **why)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0') {
+		*why = "empty";
+		return AG_ERR_INVAL;
+	}
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) {
+		*why = "must start with a lower-case letter or '_'";
+		return AG_ERR_INVAL;
+	}
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n >= 63) {
+			*why = "longer than 63 bytes";
+			return AG_ERR_INVAL;
+		}
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '_')) {
+			*why = "may hold lower-case letters, digits and '_' only";
+			return AG_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+int
+ag_sql_role_check(const char *s, const char **why)
+{
+	int r;
+
+	if ((r = ag_sql_name_check(s, why)) != 0)
+		return r;
+	/* GRANT ... TO "public" grants to every role, quoted or not. */
+	if (strcmp(s, "public") == 0) {
+		*why = "public means every role";
+		return AG_ERR_INVAL;
+	}
+	if (strncmp(s, "pg_", 3) == 0) {
+		*why = "names starting with pg_ are PostgreSQL's own roles";
+		return AG_ERR_INVAL;
+	}
+	return 0;
 }
 
 void

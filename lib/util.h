@@ -45,6 +45,17 @@ int ag_utf8_valid(const char *s, size_t len);
 /* Returns 1 when ag_log_escape() copies byte c as itself, else 0. */
 int ag_log_safe_byte(unsigned char c);
 
+/* A PostgreSQL name (schema, role) that authguard writes into SQL: 1 to
+ * 63 bytes of lower-case letters, digits and '_', not starting with a
+ * digit, so that it means the same quoted or not (PostgreSQL folds
+ * unquoted names to lower case).  Returns 0, or AG_ERR_INVAL with the
+ * reason in *why. */
+int ag_sql_name_check(const char *s, const char **why);
+
+/* ag_sql_name_check() for a role to grant rights to, which also refuses
+ * "public" (every role) and the names PostgreSQL reserves ("pg_..."). */
+int ag_sql_role_check(const char *s, const char **why);
+
 /* Formats a duration in words for people: "57 minutes", "16 seconds". */
 void ag_format_wait(char *dst, size_t dstsize, int64_t seconds);
 

@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "error.h"
-#include "json.h"
+#include "json_out.h"
 #include "safefile.h"
 #include "store.h"
 #include "util.h"
@@ -181,22 +181,20 @@ name_is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && strncasecmp(name, want, len) == 0;
 }
 
-int
-ag_webhook_header_add(struct ag_webhook_headers *h, const char *line, size_t len)
+/* One header, its name (nlen bytes) and its value (vlen bytes, before the
+ * optional white space around it is dropped). */
+static int
+header_add(struct ag_webhook_headers *h, const char *name, size_t nlen, const char *v,
+           size_t vlen)
 {
-	const char *colon, *v;
-	size_t nlen, vlen, i;
+	size_t i;
 	int slot = -1;
 
-	colon = memchr(line, ':', len);
-	if (colon == NULL || colon == line)
+	if (nlen == 0)
 		return AG_ERR_INVAL;
-	nlen = (size_t)(colon - line);
 	for (i = 0; i < nlen; i++)
-		if (!is_tchar((unsigned char)line[i]))
+		if (!is_tchar((unsigned char)name[i]))
 			return AG_ERR_INVAL;
-	v = colon + 1;
-	vlen = len - nlen - 1;
 	while (vlen > 0 && (v[0] == ' ' || v[0] == '\t')) {
 		v++;
 		vlen--;
@@ -204,7 +202,7 @@ ag_webhook_header_add(struct ag_webhook_headers *h, const char *line, size_t len
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
 	for (i = 0; i < AG_WH_NSLOTS; i++)
-		if (name_is(line, nlen, header_names[i]))
+		if (name_is(name, nlen, header_names[i]))
 			slot = (int)i;
 	/* No control bytes anywhere (a CR or NUL could split or cut a line
 	 * further down); ours must be plain ASCII, others may carry
@@ -226,7 +224,26 @@ ag_webhook_header_add(struct ag_webhook_headers *h, const char *line, size_t len
 }
 
 int
-ag_webhook_headers_parse(struct ag_webhook_headers *h, const char *block, size_t len)
+ag_webhook_header_add(struct ag_webhook_headers *h, const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len);
+
+	if (colon == NULL)
+		return AG_ERR_INVAL;
+	return header_add(h, line, (size_t)(colon - line), colon + 1,
+	                  len - (size_t)(colon - line) - 1);
+}
+
+int
+ag_webhook_header_add_value(struct ag_webhook_headers *h, const char *name, size_t nlen,
+                            const char *value, size_t vlen)
+{
+	return header_add(h, name, nlen, value, vlen);
+}
+
+int
+ag_webhook_block_lines(const char *block, size_t len,
+                       int (*fn)(void *ctx, const char *line, size_t n), void *ctx)
 {
 	const char *p = block, *end = block + len, *nl;
 	size_t n;
@@ -241,13 +258,25 @@ ag_webhook_headers_parse(struct ag_webhook_headers *h, const char *block, size_t
 			n--;
 		if (n == 0)
 			break; /* the end of the header block */
-		if ((r = ag_webhook_header_add(h, p, n)) != 0)
+		if ((r = fn(ctx, p, n)) != 0)
 			return r;
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
 	return 0;
+}
+
+static int
+add_line(void *h, const char *line, size_t n)
+{
+	return ag_webhook_header_add(h, line, n);
+}
+
+int
+ag_webhook_headers_parse(struct ag_webhook_headers *h, const char *block, size_t len)
+{
+	return ag_webhook_block_lines(block, len, add_line, h);
 }
 
 /* --------------------------------------------------------- verification */
@@ -434,15 +463,19 @@ ag_webhook_event_parse(const uint8_t *body, size_t len, struct ag_webhook_event 
 		                                     "session.revoked" };
 	json_t *root = NULL, *data;
 	size_t i;
-	int ret = AG_ERR_INVAL;
+	json_error_t jerr;
+	int ret = AG_ERR_INVAL, nomem = 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if (body == NULL || len == 0 || len > AG_WEBHOOK_BODY_MAX)
 		return AG_ERR_INVAL;
-	/* Out of memory is not a bad body: the sender must retry. */
-	if ((ret = ag_json_loadb(body, len, JSON_REJECT_DUPLICATES, &root, NULL)) != 0)
-		return ret;
-	ret = AG_ERR_INVAL;
+	/* A failed allocation must not give a shorter "type" (an event
+	 * ignored, its message id spent): ag_json_loadb tells. */
+	root = ag_json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
+	if (nomem)
+		return AG_ERR_NOMEM;
+	if (root == NULL)
+		return AG_ERR_INVAL;
 	if (!json_is_object(root) ||
 	    copy_id(json_object_get(root, "type"), AG_WEBHOOK_TYPE_MAX, 1, ev->type,
 	            sizeof(ev->type)) != 0)

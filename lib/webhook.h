@@ -89,10 +89,23 @@ void ag_webhook_headers_init(struct ag_webhook_headers *h);
  * twice. */
 int ag_webhook_header_add(struct ag_webhook_headers *h, const char *line, size_t len);
 
+/* Adds one header given as its name (nlen bytes: a non-empty RFC 9110
+ * token, so no colon) and its value (vlen bytes), with the rules above:
+ * what a header line "Name: value" gives.  Returns 0 or AG_ERR_INVAL. */
+int ag_webhook_header_add_value(struct ag_webhook_headers *h, const char *name, size_t nlen,
+                                const char *value, size_t vlen);
+
 /* Adds a header block: "Name: value" lines ended by LF or CRLF (the last
  * one may lack it).  The block ends at the first empty line or at len; at
  * most AG_WEBHOOK_BLOCK_MAX bytes.  Returns 0 or AG_ERR_INVAL as above. */
 int ag_webhook_headers_parse(struct ag_webhook_headers *h, const char *block, size_t len);
+
+/* Calls fn for each line of a header block, as ag_webhook_headers_parse()
+ * reads it (without its LF or CRLF; up to the first empty line), and
+ * stops at the first non-zero return, which it returns.  A block longer
+ * than AG_WEBHOOK_BLOCK_MAX is AG_ERR_INVAL, fn not called. */
+int ag_webhook_block_lines(const char *block, size_t len,
+                           int (*fn)(void *ctx, const char *line, size_t n), void *ctx);
 
 /* --------------------------------------------------------- verification */
 

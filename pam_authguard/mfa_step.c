@@ -24,10 +24,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include <sodium.h>
-
 #include "error.h"
-#include "mfa.h"
 #include "module.h"
 #include "util.h"
 
@@ -91,11 +88,11 @@ fail_attempt(struct module *m, int64_t attempt)
 	struct ag_guard_result res;
 	int r;
 
-	r = ag_guard_fail(&m->guard, &m->req, attempt, &res);
+	r = m->ops->fail(m->svc, &m->req, attempt, &res);
 	module_forget_attempt(m);
 	pam_set_data(m->pamh, DATA_PWOK, NULL, NULL);
 	if (r != 0) {
-		module_log_error(m, "totp", module_store_error(m, r));
+		module_log_error(m, "totp", module_state_error(m, r));
 		return PAM_AUTH_ERR;
 	}
 	if (res.newly_locked && !res.exempt)
@@ -106,24 +103,24 @@ fail_attempt(struct module *m, int64_t attempt)
 
 /* A replayed code after the right password: refused, and the attempt
  * withdrawn rather than counted (ag_mfa_counts_as_failure() says why that
- * gives a guesser nothing).  The user is told to wait for the next code:
- * the common case is a code just used to confirm an enrollment or to log
- * in, still on the screen.  No fail delay: this was not a failure. */
+ * gives a guesser nothing).  The user is told to wait for the next code
+ * (seconds, from the check): the common case is a code just used to
+ * confirm an enrollment or to log in, still on the screen.  No fail
+ * delay: this was not a failure. */
 static int
-replayed(struct module *m, struct ag_mfa *mfa, int64_t attempt)
+replayed(struct module *m, int64_t seconds, int64_t attempt)
 {
 	char wait[64];
-	int64_t seconds = 0;
 	int r;
 
-	r = ag_guard_release(&m->guard, &m->req, attempt, "mfa_replayed", NULL);
+	r = m->ops->release(m->svc, &m->req, attempt, "mfa_replayed", NULL);
 	module_forget_attempt(m);
 	pam_set_data(m->pamh, DATA_PWOK, NULL, NULL);
 	if (r != 0) {
-		module_log_error(m, "totp", module_store_error(m, r));
+		module_log_error(m, "totp", module_state_error(m, r));
 		return PAM_AUTH_ERR;
 	}
-	if (ag_mfa_next_code_wait(mfa, m->req.user, &seconds) != 0 || seconds <= 0) {
+	if (seconds <= 0) {
 		module_say(m, "This code was already used. Try again with the code your app shows now.");
 		return PAM_AUTH_ERR;
 	}
@@ -136,30 +133,24 @@ replayed(struct module *m, struct ag_mfa *mfa, int64_t attempt)
 int
 module_do_totp(struct module *m)
 {
-	struct ag_mfa mfa = { .cfg = &m->cfg, .store = m->guard.store, .log = m->guard.log };
-	struct ag_mfa_status status;
-	enum ag_mfa_result result = AG_MFA_WRONG;
-	char err[AG_ERRBUF], *code = NULL;
+	struct ag_authsvc_mfa check;
+	char *code = NULL;
 	int64_t attempt = module_current_attempt(m);
-	int pw_ok, r, ret = PAM_AUTH_ERR;
+	int enrolled = 0, pw_ok, r, ret = PAM_AUTH_ERR;
 
 	if (attempt == 0) {
 		module_log_error(m, "totp", "no preauth for this user in this PAM handle (check the stack)");
 		return PAM_AUTH_ERR;
 	}
 	pw_ok = password_passed(m, attempt);
-	if ((r = ag_mfa_load_key(&mfa, err)) != 0) {
-		module_log_error(m, "totp", err);
+	/* Also fails, before any prompt, when the secrets key is unusable. */
+	if ((r = m->ops->mfa_status(m->svc, m->req.user, &enrolled)) != 0) {
+		module_log_error(m, "totp", module_state_error(m, r));
 		return PAM_SYSTEM_ERR;
-	}
-	if ((r = ag_mfa_get_status(&mfa, m->req.user, &status)) != 0) {
-		module_log_error(m, "totp", module_store_error(m, r));
-		ret = PAM_SYSTEM_ERR;
-		goto out;
 	}
 	/* Roll-out: accounts without MFA pass on their password alone.  (The
 	 * missing prompt then shows that the account has no MFA.) */
-	if (!status.enrolled && m->cfg.nullok) {
+	if (!enrolled && m->cfg.nullok) {
 		if (!pw_ok) {
 			ret = fail_attempt(m, attempt);
 			goto out;
@@ -181,46 +172,38 @@ module_do_totp(struct module *m)
 		ret = fail_attempt(m, attempt);
 		goto out;
 	}
-	if (!status.enrolled) {
+	if (!enrolled) {
 		struct ag_logline l;
 
 		ag_logline_init(&l, "mfa_fail");
 		ag_logline_str(&l, "user", m->req.user);
 		ag_logline_str(&l, "reason", "not_enrolled");
-		ag_log_emit(&m->guard.log, LOG_NOTICE, &l);
+		ag_log_emit(&m->log, LOG_NOTICE, &l);
 		ret = fail_attempt(m, attempt);
 		goto out;
 	}
-	if ((r = ag_mfa_verify(&mfa, m->req.user, code, &result)) != 0) {
-		const char *msg = ag_store_errmsg(m->guard.store);
-
-		if (msg[0] == '\0' && r == AG_ERR_CORRUPT)
-			msg = "stored TOTP secret does not open (wrong secrets key or tampered row)";
-		module_log_error(m, "totp", msg[0] != '\0' ? msg : ag_strerror(r));
+	if ((r = m->ops->mfa_verify(m->svc, m->req.user, code, &check)) != 0) {
+		module_log_error(m, "totp", module_state_error(m, r));
 		ret = PAM_SYSTEM_ERR;
 		goto out;
 	}
-	if (result == AG_MFA_OK_TOTP || result == AG_MFA_OK_BACKUP) {
-		if (result == AG_MFA_OK_BACKUP) {
-			struct ag_mfa_status after;
-
-			if (ag_mfa_get_status(&mfa, m->req.user, &after) == 0 && after.backup_left <= 2)
-				module_say(m, "Backup code accepted; %lld left. Generate new ones soon.",
-				           (long long)after.backup_left);
-		}
+	if (check.result == AG_MFA_OK_TOTP || check.result == AG_MFA_OK_BACKUP) {
+		if (check.result == AG_MFA_OK_BACKUP && check.backup_left >= 0 &&
+		    check.backup_left <= 2)
+			module_say(m, "Backup code accepted; %lld left. Generate new ones soon.",
+			           (long long)check.backup_left);
 		ret = PAM_SUCCESS;
 		goto out;
 	}
-	if (!ag_mfa_counts_as_failure(result)) {
-		ret = replayed(m, &mfa, attempt);
+	if (!check.counts_as_failure) {
+		ret = replayed(m, check.next_code_wait, attempt);
 		goto out;
 	}
 	ret = fail_attempt(m, attempt);
 out:
 	if (code != NULL) {
-		sodium_memzero(code, strlen(code));
+		explicit_bzero(code, strlen(code));
 		free(code);
 	}
-	ag_mfa_clear(&mfa);
 	return ret;
 }

@@ -8,11 +8,11 @@
 
 #include <security/pam_modules.h>
 
+#include "authsvc.h"
 #include "config.h"
-#include "guard.h"
-#include "store.h"
+#include "log.h"
 
-#define DATA_STORE "pam_authguard:store"
+#define DATA_SVC "pam_authguard:state"
 #define DATA_ATTEMPT "pam_authguard:attempt"
 #define DATA_CONFIG "pam_authguard:config"
 
@@ -23,8 +23,12 @@ struct module {
 	struct ag_config cfg;
 	enum mode mode;
 	int quiet;           /* silent argument or PAM_SILENT */
-	struct ag_guard guard;
+	struct ag_log log;   /* events, through pam_syslog */
+	const struct ag_authsvc_ops *ops; /* the state service */
+	struct ag_authsvc *svc; /* its handle for this PAM handle */
 	struct ag_guard_req req;
+	int may_fall_back;   /* this call may count on the local state during an
+	                        outage of a shared store (store_fallback) */
 };
 
 /* What preauth leaves for authfail/authsucc in the same handle. */
@@ -33,16 +37,16 @@ struct attempt_data {
 	char user[AG_NAME_MAX + 1];
 };
 
-struct store_data {
-	struct ag_store *store;
-	char path[PATH_MAX];
-};
+/* After an operation on a shared store failed with err: go on with the
+ * local state when store_fallback and this call allow it (0: run the
+ * operation again), else err. */
+int module_fall_back(struct module *m, int err);
 
 /* Logs "event=error op=OP user=...: MSG; access denied" (LOG_ERR). */
 void module_log_error(struct module *m, const char *op, const char *msg);
 
-/* The store's last error message, or the text of err. */
-const char *module_store_error(struct module *m, int err);
+/* The state service's reason for its last failure, or the text of err. */
+const char *module_state_error(struct module *m, int err);
 
 /* Tells the user something through the conversation, unless quiet. */
 void module_say(struct module *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

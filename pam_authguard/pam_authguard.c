@@ -1,6 +1,7 @@
 /* pam_authguard: the Linux-PAM entry points.  Only glue lives here: read the
- * PAM items, load the configuration, call lib/guard, map results to PAM
- * return codes and talk to the user.  Every rule is in lib/.
+ * PAM items, load the configuration, call the state service (lib/authsvc.h:
+ * lib/guard, lib/mfa and the store, in a module of their own), map results
+ * to PAM return codes and talk to the user.  Every rule is in lib/.
  *
  * Return codes (also in pam_authguard.8):
  *   auth preauth   PAM_SUCCESS attempt counted, go on | PAM_AUTH_ERR locked,
@@ -21,15 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "authsvc.h"
 #include "clock.h"
 #include "config.h"
 #include "error.h"
-#include "guard.h"
-#include "store.h"
 #include "util.h"
 #include "module.h"
 
@@ -41,14 +42,20 @@ pam_sink(void *ctx, int priority, const char *line)
 	pam_syslog((pam_handle_t *)ctx, priority, "%s", line);
 }
 
+/* What the PAM handle keeps of the state service. */
+struct svc_data {
+	const struct ag_authsvc_ops *ops;
+	struct ag_authsvc *svc;
+};
+
 static void
-cleanup_store(pam_handle_t *pamh, void *data, int error_status)
+cleanup_svc(pam_handle_t *pamh, void *data, int error_status)
 {
-	struct store_data *sd = data;
+	struct svc_data *sd = data;
 
 	(void)pamh;
 	(void)error_status;
-	ag_store_close(sd->store);
+	sd->ops->close(sd->svc);
 	free(sd);
 }
 
@@ -169,20 +176,26 @@ load_config(struct module *m, int argc, const char **argv, char err[AG_ERRBUF])
 	return r;
 }
 
-/* Opens the store once per PAM handle: preauth, authfail and authsucc run
- * in the same process and share it. */
+/* Opens the state once per PAM handle: preauth, authfail and authsucc run
+ * in the same process and share it (and one database connection).  A
+ * later call takes the handle over unless the service says it cannot
+ * serve that call (another state file or store; a local state standing
+ * in for a shared one, for a call that may not fall back); a new one then
+ * replaces it. */
 static int
-get_store(struct module *m, char err[AG_ERRBUF])
+get_state(struct module *m, char err[AG_ERRBUF])
 {
 	const void *data = NULL;
-	struct store_data *sd;
+	struct svc_data *sd;
+	struct ag_authsvc *svc = NULL;
 	int r;
 
-	if (pam_get_data(m->pamh, DATA_STORE, &data) == PAM_SUCCESS && data != NULL) {
-		const struct store_data *cached = data;
+	if (pam_get_data(m->pamh, DATA_SVC, &data) == PAM_SUCCESS && data != NULL) {
+		const struct svc_data *cached = data;
 
-		if (strcmp(cached->path, m->cfg.state_file) == 0) {
-			m->guard.store = cached->store;
+		if (cached->ops == m->ops &&
+		    m->ops->reuse(cached->svc, &m->cfg, &m->log, m->may_fall_back)) {
+			m->svc = cached->svc;
 			return 0;
 		}
 	}
@@ -190,30 +203,57 @@ get_store(struct module *m, char err[AG_ERRBUF])
 		snprintf(err, AG_ERRBUF, "out of memory");
 		return AG_ERR_NOMEM;
 	}
-	if ((r = ag_store_open(&m->cfg, 0, &sd->store, err)) != 0) {
+	r = m->ops->open(&m->cfg, &m->log, m->may_fall_back, &svc, err);
+	if (r == AG_ERR_UNAVAILABLE && m->cfg.daemon &&
+	    m->cfg.daemon_fallback == AG_DAEMON_FALLBACK_DIRECT && geteuid() == 0) {
+		/* No daemon: root may open the state itself (daemon_fallback =
+		 * direct), said loudly.  Anyone else is refused below. */
+		struct ag_logline l;
+
+		ag_logline_init(&l, "daemon_fallback");
+		ag_logline_str(&l, "reason", err);
+		ag_log_emit(&m->log, LOG_WARNING, &l);
+		if ((r = ag_authsvc_direct(&m->ops, err)) == 0)
+			r = m->ops->open(&m->cfg, &m->log, m->may_fall_back, &svc, err);
+	}
+	if (r != 0) {
 		free(sd);
 		return r;
 	}
-	ag_strlcpy(sd->path, m->cfg.state_file, sizeof(sd->path));
-	if (pam_set_data(m->pamh, DATA_STORE, sd, cleanup_store) != PAM_SUCCESS) {
-		ag_store_close(sd->store);
+	sd->ops = m->ops;
+	sd->svc = svc;
+	if (pam_set_data(m->pamh, DATA_SVC, sd, cleanup_svc) != PAM_SUCCESS) {
+		m->ops->close(svc);
 		free(sd);
 		snprintf(err, AG_ERRBUF, "cannot keep the state handle");
 		return AG_ERR_NOMEM;
 	}
-	m->guard.store = sd->store;
+	m->svc = svc;
 	return 0;
 }
 
-/* Loads config, the PAM items and the store.  On failure logs the reason
- * and returns the PAM code to deny with. */
+int
+module_fall_back(struct module *m, int err)
+{
+	char buf[AG_ERRBUF];
+	int switched = 0;
+
+	if (m->ops->fall_back(m->svc, err, &switched, buf) != 0) {
+		module_log_error(m, "fallback", buf);
+		return err;
+	}
+	return switched ? 0 : err;
+}
+
+/* Loads config, the PAM items, the state service and the state.  On
+ * failure logs the reason and returns the PAM code to deny with. */
 static int
 setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **argv,
       const char *op, int need_user)
 {
-	char err[AG_ERRBUF], key[AG_NAME_MAX + 1];
+	char err[AG_ERRBUF];
 	const void *item = NULL;
-	const char *user = NULL, *reason = NULL;
+	const char *user = NULL;
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -223,10 +263,9 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		return PAM_SYSTEM_ERR;
 	}
 	m->quiet = m->cfg.silent || (flags & PAM_SILENT);
-	m->guard.cfg = &m->cfg;
-	m->guard.log.sink = pam_sink;
-	m->guard.log.ctx = pamh;
-	m->guard.log.debug = m->cfg.debug;
+	m->log.sink = pam_sink;
+	m->log.ctx = pamh;
+	m->log.debug = m->cfg.debug;
 
 	if (need_user) {
 		r = pam_get_user(pamh, &user, NULL);
@@ -236,12 +275,16 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		}
 		m->req.user = user;
 		m->req.system_account = 1;
-		/* With pam_user_fold, a name that cannot be folded (not UTF-8)
-		 * has no counter: refused here, before any password check. */
-		if ((r = ag_guard_subject_key(&m->cfg, &m->req, key, &reason)) != 0) {
-			module_log_error(m, op, reason);
-			return r == AG_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTH_ERR;
-		}
+	}
+	if (ag_authsvc_for(&m->cfg, &m->ops, err) != 0) {
+		module_log_error(m, op, err);
+		return PAM_SYSTEM_ERR;
+	}
+	/* With pam_user_fold, a name that cannot be folded (not UTF-8) has no
+	 * counter: refused here, before any password check. */
+	if (need_user && (r = m->ops->check_user(&m->cfg, &m->req, err)) != 0) {
+		module_log_error(m, op, err);
+		return r == AG_ERR_NOMEM ? PAM_BUF_ERR : PAM_AUTH_ERR;
 	}
 	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item != NULL)
 		m->req.rhost = item;
@@ -250,7 +293,13 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 		m->req.service = item;
 	m->req.system_account = 1;
 
-	if (get_store(m, err) != 0) {
+	/* Counting and locking may go on on the local state while a shared
+	 * store is down (store_fallback = local); MFA and sessions may not. */
+	m->may_fall_back = (strcmp(op, "auth") == 0 &&
+	                    (m->mode == MODE_PREAUTH || m->mode == MODE_AUTHFAIL ||
+	                     m->mode == MODE_AUTHSUCC)) ||
+	                   strcmp(op, "account") == 0;
+	if (get_state(m, err) != 0) {
 		module_log_error(m, op, err);
 		return PAM_SYSTEM_ERR;
 	}
@@ -320,11 +369,9 @@ module_say_locked(struct module *m, int64_t locked_until)
 }
 
 const char *
-module_store_error(struct module *m, int err)
+module_state_error(struct module *m, int err)
 {
-	const char *msg = ag_store_errmsg(m->guard.store);
-
-	return msg[0] != '\0' ? msg : ag_strerror(err);
+	return m->ops->errmsg(m->svc, err);
 }
 
 void
@@ -342,8 +389,10 @@ do_preauth(struct module *m)
 
 	/* A second preauth in one handle starts a new attempt. */
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
-	if ((r = ag_guard_begin(&m->guard, &m->req, &res)) != 0) {
-		module_log_error(m, "preauth", module_store_error(m, r));
+	if ((r = m->ops->begin(m->svc, &m->req, &res)) != 0 && module_fall_back(m, r) == 0)
+		r = m->ops->begin(m->svc, &m->req, &res);
+	if (r != 0) {
+		module_log_error(m, "preauth", module_state_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {
@@ -394,10 +443,12 @@ do_authfail(struct module *m)
 	struct ag_guard_result res;
 	int r;
 
-	r = ag_guard_fail(&m->guard, &m->req, module_current_attempt(m), &res);
+	r = m->ops->fail(m->svc, &m->req, module_current_attempt(m), &res);
+	if (r != 0 && module_fall_back(m, r) == 0)
+		r = m->ops->fail(m->svc, &m->req, module_current_attempt(m), &res);
 	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 	if (r != 0) {
-		module_log_error(m, "authfail", module_store_error(m, r));
+		module_log_error(m, "authfail", module_state_error(m, r));
 		return PAM_AUTH_ERR;
 	}
 	if (res.newly_locked && !res.exempt)
@@ -421,8 +472,11 @@ do_authsucc(struct module *m)
 		          "no preauth for this user in this PAM handle (check the stack)");
 		return PAM_AUTH_ERR;
 	}
-	if ((r = ag_guard_succeed(&m->guard, &m->req, attempt, &res)) != 0) {
-		module_log_error(m, "authsucc", module_store_error(m, r));
+	if ((r = m->ops->succeed(m->svc, &m->req, attempt, &res)) != 0 &&
+	    module_fall_back(m, r) == 0)
+		r = m->ops->succeed(m->svc, &m->req, attempt, &res);
+	if (r != 0) {
+		module_log_error(m, "authsucc", module_state_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {
@@ -477,8 +531,10 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	if ((r = setup(&m, pamh, flags, argc, argv, "account", 1)) != PAM_SUCCESS)
 		return r == PAM_AUTH_ERR ? PAM_PERM_DENIED : r;
-	if ((r = ag_guard_account_check(&m.guard, &m.req, &res)) != 0) {
-		module_log_error(&m, "account", module_store_error(&m, r));
+	if ((r = m.ops->account(m.svc, &m.req, &res)) != 0 && module_fall_back(&m, r) == 0)
+		r = m.ops->account(m.svc, &m.req, &res);
+	if (r != 0) {
+		module_log_error(&m, "account", module_state_error(&m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	if (!res.allowed) {

@@ -10,9 +10,7 @@
  * other. */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -50,19 +48,28 @@ read_boot_id(char out[40])
 	out[strcspn(out, "\n")] = '\0';
 }
 
-struct alive_ctx {
-	char boot_id[40];
-};
-
-static int
-record_alive(void *vctx, const struct ag_pam_session *row)
+/* This machine's id (/etc/machine-id, else its host name): a shared
+ * store holds the sessions of many machines, and only this one can tell
+ * whether its own still run. */
+static void
+read_machine_id(char *out, size_t size)
 {
-	const struct alive_ctx *c = vctx;
+	ssize_t n;
+	int fd;
 
-	if (strcmp(row->boot_id, c->boot_id) != 0 || row->pid <= 0 || row->pid > INT32_MAX)
-		return 0;
-	/* EPERM: it runs, as another user. */
-	return kill((pid_t)row->pid, 0) == 0 || errno == EPERM;
+	out[0] = '\0';
+	fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, out, size - 1);
+		close(fd);
+		if (n > 0) {
+			out[n] = '\0';
+			out[strcspn(out, "\n")] = '\0';
+		}
+	}
+	if (out[0] == '\0' && gethostname(out, size - 1) != 0)
+		ag_strlcpy(out, "unknown", size);
+	out[size - 1] = '\0';
 }
 
 static void
@@ -87,7 +94,6 @@ int
 module_open_session(struct module *m)
 {
 	struct ag_pam_session ps;
-	struct alive_ctx ac;
 	struct ag_logline l;
 	int64_t id = 0, *idp, max = m->cfg.pam_session_max;
 	int refused = 0, r;
@@ -99,13 +105,13 @@ module_open_session(struct module *m)
 	item(m, PAM_RHOST, ps.rhost, sizeof(ps.rhost));
 	ps.pid = (int64_t)getpid();
 	ps.started = ag_clock_now();
-	read_boot_id(ac.boot_id);
-	ag_strlcpy(ps.boot_id, ac.boot_id, sizeof(ps.boot_id));
-	if (max > 0 && ag_guard_account_exempt(&m->cfg, m->req.user))
-		max = 0;
-	r = ag_store_pam_session_open(m->guard.store, &ps, max, record_alive, &ac, &id, &refused);
+	read_boot_id(ps.boot_id);
+	read_machine_id(ps.host, sizeof(ps.host));
+	/* The service checks which rows of this machine still run, and
+	 * exempts root. */
+	r = m->ops->session_open(m->svc, &ps, max, &refused, &id);
 	if (r != 0) {
-		module_log_error(m, "session", module_store_error(m, r));
+		module_log_error(m, "session", module_state_error(m, r));
 		return PAM_SYSTEM_ERR;
 	}
 	ag_logline_init(&l, refused ? "session_refused" : "session_open");
@@ -114,7 +120,7 @@ module_open_session(struct module *m)
 	ag_logline_str(&l, "rhost", ps.rhost[0] != '\0' ? ps.rhost : NULL);
 	if (refused)
 		ag_logline_int(&l, "max", max);
-	ag_log_emit(&m->guard.log, refused ? LOG_NOTICE : LOG_INFO, &l);
+	ag_log_emit(&m->log, refused ? LOG_NOTICE : LOG_INFO, &l);
 	if (refused) {
 		module_say(m, "Too many logins for '%.64s' (at most %lld).", m->req.user,
 		           (long long)max);
@@ -136,10 +142,10 @@ module_close_session(struct module *m)
 
 	if (pam_get_data(m->pamh, DATA_SESSION, &data) != PAM_SUCCESS || data == NULL)
 		return PAM_SUCCESS; /* nothing recorded here; a stale row expires by itself */
-	r = ag_store_pam_session_close(m->guard.store, *(const int64_t *)data);
+	r = m->ops->session_close(m->svc, *(const int64_t *)data, m->req.user);
 	pam_set_data(m->pamh, DATA_SESSION, NULL, NULL);
 	if (r != 0) {
-		module_log_error(m, "session", module_store_error(m, r));
+		module_log_error(m, "session", module_state_error(m, r));
 		return PAM_SESSION_ERR;
 	}
 	return PAM_SUCCESS;

@@ -10,13 +10,17 @@ cd "$src"
 "$src/scripts/install-deps.sh"
 
 build=$src/build/demo
-if [ ! -x "$build/helpers/authguard-ctl" ]; then
+# A release build loads its state service (authsvc-direct.so) only from
+# LIBDIR/pam_authguard: that directory is inside the build directory here, and
+# only those modules are installed (nothing outside it is touched).
+if [ ! -f "$build/installed/pam_authguard/authsvc-direct.so" ]; then
 	echo "--- building (release configuration) in build/demo"
 	[ -f Makefile ] && make distclean >/dev/null 2>&1 || true
 	autoreconf -fi >/dev/null
 	mkdir -p "$build"
-	(cd "$build" && "$src/configure" -q --sysconfdir=/etc --localstatedir=/var &&
-		make -s -j"$(nproc)") >/dev/null
+	(cd "$build" && "$src/configure" -q --sysconfdir=/etc --localstatedir=/var \
+		--libdir="$build/installed" && make -s -j"$(nproc)" &&
+		make -s install-pkglibLTLIBRARIES) >/dev/null
 fi
 
 W=/usr/lib/x86_64-linux-gnu/libpam_wrapper.so

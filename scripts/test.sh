@@ -1,8 +1,21 @@
 #!/bin/bash
-# The whole test suite, as CI runs it: installs dependencies, then builds and
-# runs `make check` twice -- once under AddressSanitizer + UBSan, once as a
-# plain -Werror build followed by `make distcheck` -- then the unit tests
-# under valgrind, and prints a summary.
+# The whole test suite, as CI runs it: installs dependencies, then two
+# builds, each running what it is best at (2 cores, 45 minutes):
+#
+#   build/asan     AddressSanitizer + UBSan: `make check`, every test
+#                  (unit, PAM stacks, helpers, fault injection, stress,
+#                  PostgreSQL administration, fleet, daemon, Node client,
+#                  browser) on the default SQLite store;
+#   build/release  -O2, warnings as errors: the PostgreSQL pass (the
+#                  integration scripts again on store = postgresql, one
+#                  throwaway cluster), the daemon pass (the same scripts
+#                  again through authguardd), `make distcheck` (tarball,
+#                  install, unit and static tests in the unpacked tree),
+#                  and valgrind's memcheck over the unit tests and a
+#                  subset of integration scripts;
+#
+# then a short run of every libFuzzer target, and one summary line.
+# Each phase prints the seconds it took.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,21 +48,64 @@ show_failures() { # BUILDDIR
 	done
 }
 
+# phase_end NAME: how long the phase since phase_t0 took, for the budget.
+phase_end() {
+	echo "=== $1: $(($(date +%s) - phase_t0)) s"
+	phase_t0=$(date +%s)
+}
+
 status=0
+suite_t0=$(date +%s)
+phase_t0=$suite_t0
 echo "=== build/asan: AddressSanitizer + UndefinedBehaviorSanitizer"
 asan_rt="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 run_build asan "-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	AG_PRELOAD_EXTRA="$asan_rt" \
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 || status=1
+phase_end "build/asan"
 
-echo "=== build/release: -O2 with warnings as errors, then distcheck"
-run_build release "-g -O2" || status=1
-if [ $status = 0 ]; then
-	(cd build/release && make -s distcheck \
+echo "=== build/release: -O2 with warnings as errors"
+phase_t0=$(date +%s)
+rel_ok=1
+rm -rf build/release
+mkdir -p build/release
+(cd build/release &&
+	"$src/configure" -q --enable-test-clock --enable-werror \
+		--sysconfdir=/etc --localstatedir=/var CFLAGS="-g -O2" &&
+	make -s -j"$jobs") || { status=1; rel_ok=0; }
+
+# The PostgreSQL pass: the scripts that touch the store, on PostgreSQL
+# (tests/pg-pass.sh starts and removes its cluster).  Single faults only
+# in the fault sweeps here (FI_MODES=once): the persistent-fault half ran
+# on SQLite under ASan and exercises the same code above the engine.
+pg_ran=0
+if [ $rel_ok = 1 ]; then
+	echo "=== build/release: PostgreSQL pass"
+	pg_ran=1
+	(cd build/release && make -j"$jobs" check-postgresql FI_MODES=once) ||
+		{ show_failures build/release; status=1; }
+	phase_end "PostgreSQL pass"
+fi
+
+# The daemon pass: the same scripts through authguardd (tests/daemon-pass.sh).
+dm_ran=0
+if [ $rel_ok = 1 ] && grep -q '^check-daemon:' build/release/Makefile; then
+	echo "=== build/release: daemon pass"
+	dm_ran=1
+	(cd build/release && make -j"$jobs" check-daemon FI_MODES=once) ||
+		{ show_failures build/release; status=1; }
+	phase_end "daemon pass"
+fi
+
+if [ $rel_ok = 1 ]; then
+	echo "=== build/release: distcheck (unit and static tests in the unpacked tarball)"
+	quick=$(cd build/release && make -s print-quick-tests)
+	(cd build/release && make -s distcheck TESTS="$quick" \
 		DISTCHECK_CONFIGURE_FLAGS="--enable-test-clock --enable-werror --with-securedir=\$\${prefix}/lib/security" \
 		>distcheck.out 2>&1) || { tail -40 build/release/distcheck.out; status=1; }
 	grep -E '^(=+|.*archives ready for distribution)' build/release/distcheck.out | tail -3 || true
+	phase_end "distcheck"
 fi
 
 # The unit tests once more under valgrind's memcheck (leaks included):
@@ -98,6 +154,7 @@ if command -v valgrind >/dev/null 2>&1 && [ -f build/release/Makefile ]; then
 		{ show_failures build/release; status=1; }
 	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' build/release/valgrind-integration.out || true
 	echo "valgrind integration tests: $(($(date +%s) - vgi_t0)) s"
+	phase_end "valgrind"
 	# a report that came after a test's last check is still in its file
 	for f in $(find build/release/tests/pam -name '*.vg.log' -size +0 2>/dev/null); do
 		echo "FAIL: valgrind report not seen by a check: $f"
@@ -118,12 +175,16 @@ case $fz_rc in
 77) echo "SKIP: fuzzing (clang or libFuzzer missing)" ;;
 *) echo "FAIL: fuzzing (exit $fz_rc)"; fz_fail=1 ;;
 esac
+phase_end "fuzzing"
 
 # One line for all runs: "N passed, N failed".
 pass=0 fail=0 skip=0
 vgi_log=
 [ $vgi_ran = 0 ] || vgi_log=build/release/test-suite-valgrind.log
-for f in build/asan/test-suite.log build/release/test-suite.log $vgi_log; do
+pg_log= dm_log=
+[ $pg_ran = 0 ] || pg_log=build/release/test-suite-postgresql.log
+[ $dm_ran = 0 ] || dm_log=build/release/test-suite-daemon.log
+for f in build/asan/test-suite.log $pg_log $dm_log $vgi_log; do
 	[ -f "$f" ] || { fail=$((fail + 1)); continue; }
 	read -r p x s < <(awk '/^# PASS:/{p=$3} /^# (FAIL|XPASS|ERROR):/{x+=$3} /^# SKIP:/{s=$3} END{print p+0, x+0, s+0}' "$f")
 	pass=$((pass + p)) fail=$((fail + x)) skip=$((skip + s))
@@ -131,5 +192,6 @@ done
 pass=$((pass + vg_pass + fz_pass)) fail=$((fail + vg_fail + fz_fail + vgi_left))
 [ $vg_fail = 0 ] && [ $fz_fail = 0 ] && [ $vgi_left = 0 ] || status=1
 [ $status = 0 ] || [ $fail -gt 0 ] || fail=1
+echo "=== whole suite: $(($(date +%s) - suite_t0)) s"
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Fault injection into authguard-token's JWT and refresh-token commands, the
 # real helper run as a process (tests/fault/lib.sh): every library call it
-# makes -- key files, SQLite, jansson, libsodium, allocations -- is failed
-# in turn.
+# makes -- key files, SQLite (or libpq, with AG_STORE=postgresql), jansson,
+# libsodium, allocations -- is failed in turn.
 #
 #   deny:  verify of a revoked, an expired and a badly signed token; refresh
 #          with a refresh token that was already redeemed (reuse);
-#   allow: verify of a good token, also as a batch request; refresh with a
-#          fresh refresh token.
+#   allow: verify of a good token; refresh with a fresh refresh token;
+#          a batch process answering three verify requests (a single
+#          fault spoils at most the request it strikes).
 #
 # A deny stays a deny (non-zero exit, no "valid":true); no crash; the state
 # file stays intact: a reuse never mints a token, a redeemed token stays
@@ -68,18 +69,38 @@ valid() { # BEFORE AFTER
 }
 TOKEN=$GOOD FI_CHECK=valid
 fi_sweep "verify: good token" allow helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
-FI_CHECK=
-# batch: a process that answers each line; the request is parsed by the
-# helper too.  Exit 0 with an answer that is valid (status 0) or an error
-# (2 or 3), never a verdict about the token (1) for lack of memory.
-batch() { ag_run_token batch <<<"{\"op\":\"verify\",\"id\":7,\"token\":\"$TOKEN\"}"; }
-answered() { # BEFORE AFTER
-	[ "$AG_RC" != 0 ] || [[ $AG_JSON =~ (^\{\"valid\":true,.*\"id\":7,\"status\":0\}$)|(\"status\":[23]\}$) ]] ||
-		echo "batch answered ${AG_JSON:0:160}"
+
+# Batch mode, one process for many requests: a fault spoils at most the
+# request it strikes.  The requests after it are answered as without the
+# fault -- a connection that broke is opened again, a statement whose
+# preparation went wrong is prepared again -- or not at all, once the
+# process has ended (it may end on an error).  The first request (a bad
+# signature) does not reach the store, so the store is first used, its
+# statement first prepared, by the second.  A fault before the first
+# request (at start-up) may spoil all three.
+printf '%s\n' "{\"op\":\"verify\",\"id\":1,\"token\":\"$BADSIG\"}" \
+	"{\"op\":\"verify\",\"id\":2,\"token\":\"$REVOKED\"}" \
+	"{\"op\":\"verify\",\"id\":3,\"token\":\"$REVOKED\"}" >"$AG_TMP/batch.in"
+batch() { ag_run_token batch <"$AG_TMP/batch.in"; }
+batch
+mapfile -t BATCH_OK <<<"$AG_JSON"
+[ "$AG_RC" = 0 ] && [ ${#BATCH_OK[@]} = 3 ] &&
+	[[ ${BATCH_OK[2]} == *'"reason":"revoked"'* ]] || ag_bail "batch: $AG_RC $AG_JSON $AG_OUT"
+spoiled_once() { # BEFORE AFTER
+	local got=() i n=0
+	[ -z "$AG_JSON" ] || mapfile -t got <<<"$AG_JSON"
+	[[ $AG_JSON != *'"valid":true'* ]] || echo "a forged or revoked token was valid"
+	[ "$FI_MODE" = once ] || return 0
+	for i in 0 1 2; do
+		[ -n "${got[i]:-}" ] || continue # not answered: the process ended
+		[ "${got[i]}" = "${BATCH_OK[i]}" ] || n=$((n + 1))
+	done
+	[ "$n" -le 1 ] || [ "$n" = 3 ] ||
+		echo "$n answers spoiled by one fault: $(printf '%s ' "${got[@]}" | cut -c1-300)"
 }
-FI_CHECK=answered
-fi_sweep "batch verify: good token" allow helper "$AG_TOKEN_BIN" batch "$PROBE" \
-	"same same same same"
+FI_CHECK=spoiled_once
+fi_sweep "batch: verify of a forged token, then twice of a revoked one" allow helper \
+	"$AG_TOKEN_BIN" batch "$PROBE" "same same same same"
 FI_CHECK=
 AG_NOW=$((AG_NOW + 3600))
 fi_sweep "verify: expired token" deny helper "$AG_TOKEN_BIN" verify "$PROBE" "same same same same"
@@ -108,5 +129,7 @@ fi_sweep "refresh: fresh refresh token" allow helper "$AG_TOKEN_BIN" refresh \
 FI_CHECK=
 
 fi_summary malloc open openat read fstat readdir fdopendir json_loadb json_pack json_dumpf \
-	sqlite3_open_v2 sqlite3_prepare_v3 sqlite3_step sodium_init
+	sqlite3_open_v2 sqlite3_prepare_v3 sqlite3_step sodium_init \
+	PQconnectStartParams PQconnectPoll PQsetnonblocking PQsendQuery PQsendPrepare \
+	PQsendQueryPrepared PQflush PQconsumeInput PQgetResult poll
 ag_done

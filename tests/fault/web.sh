@@ -128,5 +128,7 @@ fi_sweep "webhook with a good signature" allow helper "$WH_BIN" hook "$WPROBE" "
 FI_CHECK=
 
 fi_summary malloc open read fstat json_loadb json_pack json_dumpf sqlite3_open_v2 \
-	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init
+	sqlite3_prepare_v3 sqlite3_step sqlite3_exec sodium_init \
+	PQconnectStartParams PQconnectPoll PQsetnonblocking PQsendQuery PQsendPrepare \
+	PQsendQueryPrepared PQflush PQconsumeInput PQgetResult poll
 ag_done

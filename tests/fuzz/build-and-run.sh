@@ -41,7 +41,7 @@ top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 CC=${CC:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
-TARGETS=${FUZZ_TARGETS:-"fuzz_config fuzz_jwt fuzz_keyfile fuzz_webhook fuzz_net fuzz_codes fuzz_tokens fuzz_otpauth fuzz_subject"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_config fuzz_jwt fuzz_keyfile fuzz_webhook fuzz_net fuzz_codes fuzz_tokens fuzz_otpauth fuzz_subject fuzz_proto fuzz_daemon"}
 
 if [ "${FUZZ_BUILT:-0}" = 1 ]; then
 	build=${top_builddir:?}

@@ -8,8 +8,11 @@
  *   AG_FAULT_MODE    "once" (default): only call N fails; "from": N and every
  *                    counted call after it fail (a disk that stays broken)
  *   AG_FAULT_OBJECT  substring of the file name of the object whose calls
- *                    count (default "pam_authguard"); the main program is
- *                    matched by its argv[0]
+ *                    count (default "pam_authguard"), or several separated
+ *                    by ':' or ',' (the PAM module and the state service
+ *                    it loads; with PostgreSQL also "store-postgresql", the
+ *                    back end they load); the main program is matched by
+ *                    its argv[0]
  *   AG_FAULT_SQLITE  busy|ioerr|nomem|full|corrupt: the SQLite error to
  *                    inject (default: nomem for open/prepare, ioerr else)
  *   AG_FAULT_REPORT  file: "fired N FUNCTION" is appended when a fault is
@@ -37,6 +40,17 @@
  * sqlite3_errcode/sqlite3_errmsg then report for that connection, as
  * SQLite would), NULL or -1 for jansson.
  *
+ * libpq (the PostgreSQL back end): each call that talks to the server
+ * fails as it does when the connection breaks or memory runs out:
+ * PQconnectStartParams NULL, PQconnectPoll PGRES_POLLING_FAILED,
+ * PQsetnonblocking and PQflush -1, PQsendQuery, PQsendPrepare,
+ * PQsendQueryPrepared and PQconsumeInput 0, and PQgetResult a result with
+ * PGRES_FATAL_ERROR and no SQLSTATE in place of the server's (which is
+ * consumed and dropped, so the connection stays in step, as after a lost
+ * answer); poll() fails with ENOMEM.  PQgetResult's end of results (NULL)
+ * is passed on and not counted: faking it would never end the results.
+ * The shim does not link libpq: its types are opaque here.
+ *
  * Built with AddressSanitizer, the shim leaves the malloc family alone:
  * ASan's allocator must own malloc.  The tests then put this shim before
  * the sanitizer runtime in LD_PRELOAD (ASAN_OPTIONS verify_asan_link_order
@@ -51,6 +65,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -90,6 +105,9 @@
 	X(getrandom) X(getpwnam_r) X(__getdelim) X(sodium_init) \
 	X(sqlite3_open_v2) X(sqlite3_prepare_v2) X(sqlite3_prepare_v3) \
 	X(sqlite3_step) X(sqlite3_exec) \
+	X(PQconnectStartParams) X(PQconnectPoll) X(PQsetnonblocking) X(PQsendQuery) \
+	X(PQsendPrepare) X(PQsendQueryPrepared) X(PQflush) X(PQconsumeInput) \
+	X(PQgetResult) X(poll) \
 	X(json_loadb) X(json_loadf) X(json_dumps) X(json_dumpf) X(json_pack) \
 	X(json_object) X(json_array) X(json_string)
 
@@ -105,7 +123,7 @@ static int fi_from;
 static unsigned long fi_count;
 static int fi_stdin_seen;
 static int fi_sqlite_rc;          /* 0: per-function default */
-static char fi_object[256];
+static char fi_object[4096];
 static char fi_report[4096];
 
 /* The error of the last injected SQLite fault, reported by
@@ -194,13 +212,26 @@ find_object(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* The caller's object is one of AG_FAULT_OBJECT's (comma-separated). */
 NO_SAN static int
 from_target(const void *caller)
 {
 	struct find f = { .addr = (uintptr_t)caller, .name = NULL };
+	const char *p, *end;
+	size_t n;
 
 	dl_iterate_phdr(find_object, &f);
-	return f.name != NULL && strstr(f.name, fi_object) != NULL;
+	if (f.name == NULL)
+		return 0;
+	for (p = fi_object; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		end = strpbrk(p, ":,");
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n > 0 && memmem(f.name, strlen(f.name), p, n) != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 /* 1 when this call is to fail. */
@@ -631,6 +662,9 @@ sqlite3_open_v2(const char *path, sqlite3 **db, int flags, const char *vfs)
 	const void *caller = CALLER;
 	REAL(int (*)(const char *, sqlite3 **, int, const char *), sqlite3_open_v2);
 
+	/* A new connection has no injected error, even where malloc gives
+	 * it the address of one that had (closed since). */
+	fi_fault_db = NULL;
 	/* SQLite's answer when it cannot even allocate the handle. */
 	if (fault(F_sqlite3_open_v2, caller)) {
 		*db = NULL;
@@ -861,4 +895,135 @@ json_string(const char *s)
 	if (fault(F_json_string, caller))
 		return NULL;
 	return real_json_string(s);
+}
+
+/* ------------------------------------------------------------- libpq */
+
+/* libpq's types, opaque here (the shim does not link libpq), and the
+ * values of its enums that the faults return (libpq-fe.h). */
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+#define FI_PGRES_POLLING_FAILED 0
+#define FI_PGRES_FATAL_ERROR 7
+
+/* Their prototypes, as libpq-fe.h declares them (enums as int). */
+PGconn *PQconnectStartParams(const char *const *keys, const char *const *values, int expand);
+int PQconnectPoll(PGconn *conn);
+int PQsetnonblocking(PGconn *conn, int arg);
+int PQsendQuery(PGconn *conn, const char *query);
+int PQsendPrepare(PGconn *conn, const char *name, const char *query, int n,
+                  const unsigned int *types);
+int PQsendQueryPrepared(PGconn *conn, const char *name, int n, const char *const *values,
+                        const int *lengths, const int *formats, int result_format);
+int PQflush(PGconn *conn);
+int PQconsumeInput(PGconn *conn);
+PGresult *PQgetResult(PGconn *conn);
+
+AG_EXPORT PGconn *
+PQconnectStartParams(const char *const *keys, const char *const *values, int expand)
+{
+	const void *caller = CALLER;
+	REAL(PGconn *(*)(const char *const *, const char *const *, int), PQconnectStartParams);
+
+	FAIL_ERRNO(PQconnectStartParams, ENOMEM, NULL);
+	return real_PQconnectStartParams(keys, values, expand);
+}
+
+AG_EXPORT int
+PQconnectPoll(PGconn *conn)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *), PQconnectPoll);
+
+	FAIL_ERRNO(PQconnectPoll, ECONNRESET, FI_PGRES_POLLING_FAILED);
+	return real_PQconnectPoll(conn);
+}
+
+AG_EXPORT int
+PQsetnonblocking(PGconn *conn, int arg)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *, int), PQsetnonblocking);
+
+	FAIL_ERRNO(PQsetnonblocking, EIO, -1);
+	return real_PQsetnonblocking(conn, arg);
+}
+
+AG_EXPORT int
+PQsendQuery(PGconn *conn, const char *query)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *, const char *), PQsendQuery);
+
+	FAIL_ERRNO(PQsendQuery, EPIPE, 0);
+	return real_PQsendQuery(conn, query);
+}
+
+AG_EXPORT int
+PQsendPrepare(PGconn *conn, const char *name, const char *query, int n, const unsigned int *types)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *, const char *, const char *, int, const unsigned int *),
+	     PQsendPrepare);
+
+	FAIL_ERRNO(PQsendPrepare, EPIPE, 0);
+	return real_PQsendPrepare(conn, name, query, n, types);
+}
+
+AG_EXPORT int
+PQsendQueryPrepared(PGconn *conn, const char *name, int n, const char *const *values,
+                    const int *lengths, const int *formats, int result_format)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *, const char *, int, const char *const *, const int *, const int *,
+	             int), PQsendQueryPrepared);
+
+	FAIL_ERRNO(PQsendQueryPrepared, EPIPE, 0);
+	return real_PQsendQueryPrepared(conn, name, n, values, lengths, formats, result_format);
+}
+
+AG_EXPORT int
+PQflush(PGconn *conn)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *), PQflush);
+
+	FAIL_ERRNO(PQflush, EPIPE, -1);
+	return real_PQflush(conn);
+}
+
+AG_EXPORT int
+PQconsumeInput(PGconn *conn)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(PGconn *), PQconsumeInput);
+
+	FAIL_ERRNO(PQconsumeInput, ECONNRESET, 0);
+	return real_PQconsumeInput(conn);
+}
+
+AG_EXPORT PGresult *
+PQgetResult(PGconn *conn)
+{
+	const void *caller = CALLER;
+	PGresult *res;
+	REAL(PGresult *(*)(PGconn *), PQgetResult);
+	REAL(void (*)(PGresult *), PQclear);
+	REAL(PGresult *(*)(PGconn *, int), PQmakeEmptyPGresult);
+
+	res = real_PQgetResult(conn);
+	if (res == NULL || !fault(F_PQgetResult, caller))
+		return res;
+	real_PQclear(res);
+	return real_PQmakeEmptyPGresult(conn, FI_PGRES_FATAL_ERROR);
+}
+
+AG_EXPORT int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	const void *caller = CALLER;
+	REAL(int (*)(struct pollfd *, nfds_t, int), poll);
+
+	FAIL_ERRNO(poll, ENOMEM, -1);
+	return real_poll(fds, n, timeout);
 }

@@ -19,6 +19,11 @@
  * lock even when this very process holds it -- the case to catch.  A test
  * runs its processes one at a time, so a lock seen is the caller's own.
  *
+ * With a PostgreSQL store there is no file to look at: AG_NSS_PROBE_CMD
+ * names a command (run through popen, with LD_PRELOAD removed) that prints
+ * 1 when a transaction of the store's connection is open in the server
+ * (pg_stat_activity) and 0 when none is; tests/pam/root.sh writes it.
+ *
  * Names are written as given, cut at 200 bytes; the tests use plain ones.
  */
 #ifndef _GNU_SOURCE
@@ -57,6 +62,34 @@ write_lock_held(void)
 	return held;
 }
 
+/* AG_NSS_PROBE_CMD: 1 when the command says a transaction is open. */
+static int
+txn_open(const char *cmd)
+{
+	static int busy; /* the command's own lookups, if any, are not probed */
+	char out[16] = "";
+	FILE *f;
+
+	if (busy)
+		return 0;
+	busy = 1;
+	if ((f = popen(cmd, "r")) != NULL) {
+		if (fgets(out, sizeof(out), f) == NULL)
+			out[0] = '\0';
+		pclose(f);
+	}
+	busy = 0;
+	return out[0] == '1';
+}
+
+static int
+held(void)
+{
+	const char *cmd = getenv("AG_NSS_PROBE_CMD");
+
+	return cmd != NULL && cmd[0] != '\0' ? txn_open(cmd) : write_lock_held();
+}
+
 static void
 record(const char *name)
 {
@@ -66,7 +99,7 @@ record(const char *name)
 
 	if (log == NULL || log[0] == '\0')
 		return;
-	n = snprintf(line, sizeof(line), "%s %.200s\n", write_lock_held() ? "locked" : "free",
+	n = snprintf(line, sizeof(line), "%s %.200s\n", held() ? "locked" : "free",
 	             name != NULL ? name : "(null)");
 	if (n <= 0 || (size_t)n >= sizeof(line))
 		return;

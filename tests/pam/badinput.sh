@@ -72,7 +72,7 @@ ag_attempt "5000 bytes: account phase refused" "$long5000" - 1 0 acct_mgmt
 ag_run_ctl status --json "$long5000"
 ag_expect_eq "5000 bytes: authguard-ctl status refuses it as a usage error (2)" 2 "$AG_RC"
 ag_expect_eq "5000 bytes: nothing stored under a 4096+ byte name" 0 \
-	"$(sqlite3 "$AG_DB" 'SELECT count(*) FROM subject WHERE length(name) > 4096;')"
+	"$(ag_sql 'SELECT count(*) FROM subject WHERE length(name) > 4096;')"
 
 ag_say "odd PAM_RHOST values"
 # odd_rhost DESC RHOST EXPECTED-HOST-SUBJECT ("" = check only the shape)
@@ -149,26 +149,26 @@ ag_run_token guard check --subject alice --ip 'evil host name'
 ag_expect_eq "guard check with a host name as --ip: usage error (2)" 2 "$AG_RC"
 
 ag_say "the state file and the log afterwards"
-ag_expect_eq "PRAGMA integrity_check is ok" ok "$(sqlite3 "$AG_DB" 'PRAGMA integrity_check;')"
+ag_expect_eq "the state is consistent (integrity check)" ok "$(ag_sql_integrity)"
 ag_expect_eq "every table still exists" "backup_code failure mfa pam_session refresh_family refresh_token revoked_jti subject web_session webhook_msg" \
-	"$(sqlite3 "$AG_DB" "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;" | tr '\n' ' ' | sed 's/ $//')"
+	"$(ag_sql_tables | tr '\n' ' ' | sed 's/ $//')"
 ag_expect_eq "the SQL-looking name is stored as a plain row" 1 \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject WHERE kind = 1 AND name = '''; DROP TABLE subject; --';")"
+	"$(ag_sql "SELECT count(*) FROM subject WHERE kind = 1 AND name = '''; DROP TABLE subject; --';")"
 
 ag_say "a spray of random names does not grow the state without limit"
 for i in $(seq 1 100); do
 	ag_token guard failure --subject "spray-a-$i-$RANDOM" >/dev/null 2>&1
 done
 ag_expect_eq "100 sprayed names are tracked" 100 \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject WHERE name LIKE 'spray-a-%';")"
+	"$(ag_sql "SELECT count(*) FROM subject WHERE name LIKE 'spray-a-%';")"
 AG_NOW=$((AG_T0 + 901)) # the default fail_window (900 s) later
 for i in $(seq 1 100); do
 	ag_token guard failure --subject "spray-b-$i-$RANDOM" >/dev/null 2>&1
 done
 ag_expect_eq "after the window, the first 100 are gone (purged by later writes)" 0 \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject WHERE name LIKE 'spray-a-%';")"
+	"$(ag_sql "SELECT count(*) FROM subject WHERE name LIKE 'spray-a-%';")"
 ag_expect_le "the state holds little more than the second 100" 110 \
-	"$(sqlite3 "$AG_DB" "SELECT count(*) FROM subject;")"
+	"$(ag_sql "SELECT count(*) FROM subject;")"
 
 ag_run_ctl check-config
 ag_expect_eq "authguard-ctl check-config still passes" 0 "$AG_RC"

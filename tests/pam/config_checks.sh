@@ -21,6 +21,7 @@ ag_say "a key set on 3000 lines"
 first=$(($(wc -l <"$AG_CONF") + 1))
 for i in $(seq 1 2999); do printf 'deny = %d\n' "$((i + 100))"; done >>"$AG_CONF"
 printf 'deny = 2\n' >>"$AG_CONF"
+ag_daemon_restart # (daemon mode: its daemon reads the file again)
 last=$(wc -l <"$AG_CONF")
 WARN="$AG_CONF:$last: deny: set on 3000 lines (also lines $first, $((first + 1)), $((first + 2)), $((first + 3)), $((first + 4)), $((first + 5)), $((first + 6)), $((first + 7)) and 2991 more); the last one applies"
 

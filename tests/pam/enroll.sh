@@ -92,7 +92,7 @@ decode() {
 }
 
 dump() {
-	sqlite3 "$AG_DB" .dump
+	ag_sql_dump
 }
 
 # Terminal QR lines of a human-readable output: UTF-8 (half blocks and
@@ -196,7 +196,10 @@ for needle in "$S" "$grouped" "$hex" "${hex^^}" $(printf '%s\n' "$CODES") \
 	$(printf '%s\n' "$CODES" | tr -d -); do
 	case $raw in *"$needle"*) leaks+=("$needle") ;; esac
 done
-for f in "$AG_DB" "$AG_DB-wal"; do
+raw_files=()
+ag_sqlite_only "the raw state file and WAL are searched" "the rows are in the server (the dump is)" &&
+	raw_files=("$AG_DB" "$AG_DB-wal")
+for f in ${raw_files[@]+"${raw_files[@]}"}; do
 	[ -f "$f" ] || continue
 	# Bytes, not text: the Base32 secret, the raw 20 secret bytes, the
 	# backup codes as shown and as normalised.
@@ -212,14 +215,14 @@ if base64.b32decode(sys.argv[2]) in data:
 	[ -n "$found" ] && leaks+=("in $(basename "$f"): $found")
 done
 if [ ${#leaks[@]} -eq 0 ]; then
-	ag_pass "sqlite3 .dump (and the raw file and WAL) contain no secret, grouped or plain, and no backup code"
+	ag_pass "the dump of the state (and the raw file and WAL) contain no secret, grouped or plain, and no backup code"
 else
 	ag_fail "the state leaks secrets" "${leaks[@]}"
 fi
 ag_expect_true "the dump does hold alice's sealed secret (the check above is not vacuous)" \
-	grep -q "^INSERT INTO \"\\?mfa\"\\? VALUES('alice',X'[0-9a-f]\\{80,\\}'" <<<"$raw"
+	grep -Eq "^mfa\|.*alice.*[0-9a-fA-F]{80,}" <<<"$raw"
 ag_expect_eq "... and her 10 backup code hashes" 10 \
-	"$(grep -c "^INSERT INTO \"\\?backup_code\"\\? VALUES('alice',X'[0-9a-f]\\{64\\}')" <<<"$raw")"
+	"$(grep -Ec "^backup_code\|.*alice.*[0-9a-fA-F]{64}" <<<"$raw")"
 
 ag_say "backup codes work once each"
 AG_NOW=$((AG_NOW + 60))
@@ -700,9 +703,12 @@ chown nobody "$AG_TMP/nobody-out"
 mkdir -m 2770 "$AG_TMP/group-only"
 chgrp "$SG" "$AG_TMP/group-only"
 
-as_nobody "$AG_TMP/sg-etc" "$AG_ENROLL_BIN" --status --json </dev/null
-expect_rc "control: without the setgid bit, nobody cannot open the group's state (exit 3)" 3
-ag_expect_out "... the store's permission message" 'state file .*: Permission denied'
+if ag_sqlite_only "control: without the setgid bit, nobody cannot open the group's state file" \
+	"the database's roles, not a file group, decide who opens it"; then
+	as_nobody "$AG_TMP/sg-etc" "$AG_ENROLL_BIN" --status --json </dev/null
+	expect_rc "control: without the setgid bit, nobody cannot open the group's state (exit 3)" 3
+	ag_expect_out "... the store's permission message" 'state file .*: Permission denied'
+fi
 as_nobody "$AG_TMP/sg-etc" "$SGBIN" --json --png "$AG_TMP/nobody-out/qr.png" </dev/null
 expect_rc "the setgid copy run by nobody opens the state and the key: exit 0" 0
 Sg=$(ag_jget "$AG_JSON" secret)

@@ -2,7 +2,10 @@
 # Fail closed: whenever the module cannot trust its configuration or its
 # state, it denies -- even the right password, without running the password
 # check -- and logs one event=error line that says why (file, line, key).
-# The account phase and the web guard deny as well.
+# The account phase and the web guard deny as well.  With PostgreSQL
+# (AG_STORE=postgresql) the state-file cases are replaced by the database's
+# own: no schema, no server, a role without rights, a newer schema, a
+# dropped table.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
 ag_init
@@ -14,6 +17,10 @@ AG_RHOST=192.0.2.70
 # refused too.  (A configuration error is found before the user name is
 # read, so "user=" is optional.)
 denied() {
+	# Daemon mode: a daemon that had the state open before the damage
+	# keeps what it opened (an unlinked or replaced file included); one
+	# started now meets the damage.
+	ag_daemon_restart
 	ag_attempt "$1: right password refused, password not checked" alice "$AG_RIGHT" 1 0
 	ag_expect_log "$1: event=error logged with the reason" \
 		"pam_authguard\\($AG_SVC:auth\\): event=error op=(auth|preauth)( user=alice)?: .*$2.*; access denied"
@@ -29,6 +36,7 @@ fresh() { # NAME
 	ag_attempt "$1: sanity: right password accepted before the damage" alice "$AG_RIGHT" 0 1
 }
 
+if [ "$AG_STORE" = sqlite ]; then
 ag_say "corrupt state file (random bytes)"
 fresh corrupt
 rm -f "$AG_DB-wal" "$AG_DB-shm"
@@ -78,23 +86,58 @@ if [ "$(id -u)" = 0 ]; then
 	chown nobody "$AG_DB"
 	denied "state file owned by nobody" "state file $AG_DB is not owned by root or the current user"
 fi
+else
+	ag_sqlite_only "a corrupt, damaged, missing, exposed, symlinked or foreign-owned state file" \
+		"no state file; the database's equivalents follow"
+	ag_say "a database that is not initialised (no schema)"
+	fresh noschema
+	ag_sql "DROP SCHEMA $(ag_pg_schema "$AG_DB") CASCADE" >/dev/null || ag_bail "could not drop the schema"
+	denied "schema missing" "postgresql: schema: [a-z0-9_]+ does not exist \\(run authguard-ctl init\\)"
+	ag_run_token guard check --subject alice --ip 192.0.2.70
+	ag_expect_eq "schema missing: authguard-token guard check exits 3 (internal/store error)" 3 "$AG_RC"
+	ag_expect_eq "schema missing: authguard-token prints no verdict on stdout" "" "$AG_JSON"
+
+	ag_say "the server is unreachable"
+	fresh unreachable
+	sed -i "s/ port=$AG_PGC_PORT / port=1 /" "$AG_CONF"
+	denied "nothing listens at the configured address" "postgresql: connect: .*(No such file|refused)"
+
+	ag_say "a role without rights on the tables"
+	fresh norights
+	ag_pg_psql postgres "DROP ROLE IF EXISTS ag_noright_$$; CREATE ROLE ag_noright_$$ LOGIN" >/dev/null ||
+		ag_bail "could not create a role"
+	sed -i "s/ user=postgres / user=ag_noright_$$ /" "$AG_CONF"
+	denied "the role may not use the schema" "postgresql: rights: role [a-z0-9_]+ lacks USAGE on schema [a-z0-9_]+ \\(the schema owner runs authguard-ctl init --grant ROLE\\)"
+	ag_pg_psql postgres "DROP ROLE ag_noright_$$" >/dev/null
+fi
 
 ag_say "state from a newer schema"
 fresh schema
-sqlite3 "$AG_DB" 'PRAGMA user_version = 99;' || ag_bail "sqlite3 could not set user_version"
-denied "schema version 99" "schema version 99 is newer than this build's"
+if [ "$AG_STORE" = sqlite ]; then
+	sqlite3 "$AG_DB" 'PRAGMA user_version = 99;' || ag_bail "sqlite3 could not set user_version"
+else
+	ag_sql "UPDATE authguard_meta SET value = 99 WHERE name = 'schema_version'" >/dev/null ||
+		ag_bail "could not set the schema version"
+fi
+denied "schema version 99" "schema:? ([a-z0-9_]+ has )?version 99"
 ag_run_token guard check --subject alice
 ag_expect_true "schema version 99: authguard-token guard check exits non-zero" test "$AG_RC" -ne 0
 
-ag_say "a SQLite file that is not an authguard state file"
-fresh appid
-sqlite3 "$AG_DB" 'PRAGMA application_id = 12345;' || ag_bail "sqlite3 could not set application_id"
-denied "foreign application_id" "not an authguard state file"
+if ag_sqlite_only "a SQLite file that is not an authguard state file" "no state file"; then
+	ag_say "a SQLite file that is not an authguard state file"
+	fresh appid
+	sqlite3 "$AG_DB" 'PRAGMA application_id = 12345;' || ag_bail "sqlite3 could not set application_id"
+	denied "foreign application_id" "not an authguard state file"
+fi
 
-ag_say "a state file whose tables are gone"
+ag_say "a state whose tables are gone"
 fresh notable
-sqlite3 "$AG_DB" 'DROP TABLE failure;' || ag_bail "sqlite3 could not drop a table"
-denied "table failure dropped" "$AG_DB: .*(no such table|failure)"
+ag_sql 'DROP TABLE failure;' || ag_bail "could not drop a table"
+if [ "$AG_STORE" = sqlite ]; then
+	denied "table failure dropped" "$AG_DB: .*(no such table|failure)"
+else
+	denied "table failure dropped" "postgresql: .*failure"
+fi
 
 ag_say "configuration errors name the file, the line and the key"
 ag_setup conf "delay_base = 0"
@@ -108,27 +151,31 @@ bad_conf() { # NAME LINE...: a copy of the good file with lines appended
 	ag_service "$n" "$AG_TMP/$n.conf"
 	AG_SVC=$n
 }
-# The good file has 4 lines (comment, state_file, secrets_key, delay_base).
+# The good file has 4 lines (comment, state_file, secrets_key, delay_base),
+# and with PostgreSQL those that select it: L1 and L2 are the first and the
+# second line appended.
+L1=$(($(wc -l <"$good") + 1))
+L2=$((L1 + 1))
 bad_conf unknownkey "# a comment" "frobnicate = 3"
-denied "unknown key" "$AG_TMP/unknownkey.conf:6: frobnicate: unknown key"
+denied "unknown key" "$AG_TMP/unknownkey.conf:$L2: frobnicate: unknown key"
 bad_conf denyzero "deny = 0"
-denied "deny = 0 (below the range)" "$AG_TMP/denyzero.conf:5: deny: number out of range"
+denied "deny = 0 (below the range)" "$AG_TMP/denyzero.conf:$L1: deny: number out of range"
 bad_conf denyhuge "" "deny = 100001"
-denied "deny = 100001 (above the range)" "$AG_TMP/denyhuge.conf:6: deny: number out of range"
+denied "deny = 100001 (above the range)" "$AG_TMP/denyhuge.conf:$L2: deny: number out of range"
 bad_conf denyword "deny = ten"
-denied "deny = ten" "$AG_TMP/denyword.conf:5: deny: not a whole number"
+denied "deny = ten" "$AG_TMP/denyword.conf:$L1: deny: not a whole number"
 bad_conf delaymax "delay_max = 2h"
-denied "delay_max = 2h (above 3600 s)" "$AG_TMP/delaymax.conf:5: delay_max: duration out of range"
+denied "delay_max = 2h (above 3600 s)" "$AG_TMP/delaymax.conf:$L1: delay_max: duration out of range"
 bad_conf argonly "nodelay = yes"
-denied "module-only key in the file" "$AG_TMP/argonly.conf:5: nodelay: only valid as a module argument"
+denied "module-only key in the file" "$AG_TMP/argonly.conf:$L1: nodelay: only valid as a module argument"
 bad_conf noequals "deny 5"
-denied "line without =" "$AG_TMP/noequals.conf:5: expected"
+denied "line without =" "$AG_TMP/noequals.conf:$L1: expected"
 bad_conf badnet "host_allow = 10.0.0.1/8"
-denied "host_allow with host bits set" "$AG_TMP/badnet.conf:5: host_allow: not an address or CIDR"
+denied "host_allow with host bits set" "$AG_TMP/badnet.conf:$L1: host_allow: not an address or CIDR"
 bad_conf relation "delay_base = 10" "delay_max = 5"
 denied "delay_max smaller than delay_base" "delay_max \\(5\\) is smaller than delay_base \\(10\\)"
 bad_conf evilkey $'bad\x1bkey = 1'
-denied "control character in a line" "$AG_TMP/evilkey.conf:5: control character in line"
+denied "control character in a line" "$AG_TMP/evilkey.conf:$L1: control character in line"
 
 cp "$good" "$AG_TMP/groupw.conf"
 chmod 664 "$AG_TMP/groupw.conf"
@@ -175,7 +222,7 @@ denied "module argument out of range" "module argument deny: number out of range
 AG_CONF=$AG_TMP/unknownkey.conf
 ag_run_token guard check --subject alice
 ag_expect_eq "authguard-token with the unknown key exits 2 (configuration)" 2 "$AG_RC"
-ag_expect_out "authguard-token names file, line and key on stderr" "unknownkey.conf:6: frobnicate: unknown key"
+ag_expect_out "authguard-token names file, line and key on stderr" "unknownkey.conf:$L2: frobnicate: unknown key"
 ag_run_ctl status alice
 ag_expect_eq "authguard-ctl status with the unknown key exits 2" 2 "$AG_RC"
 

@@ -4,8 +4,9 @@
 # other account.  Whether a login name other than "root" has uid 0 is
 # looked up in NSS only when an attempt would be refused or lock, and
 # never while the state's write lock is held (tests/lib/nss_probe.so
-# records the lock at every lookup): a slow directory must not hold up
-# everyone else's logins.
+# records the lock at every lookup; with PostgreSQL, whether a transaction
+# of the programs' connection is open in the server): a slow directory
+# must not hold up everyone else's logins.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/pam/lib.sh"
 ag_init
@@ -66,8 +67,33 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 	[ -f "$PROBE" ] || ag_bail "NSS probe not built: $PROBE (make check builds it)"
 	AG_PRELOAD_TEST=$PROBE:$NSS_WRAPPER_LIB
 	AG_ENV+=(AG_NSS_PROBE_LOG="$AG_TMP/lookups" AG_NSS_PROBE_DB="$AG_DB")
+	if [ "$AG_STORE" = postgresql ]; then
+		# the server's view: a transaction of the programs' connection
+		# (application_name authguard) is open
+		cat >"$AG_TMP/txn-open.sh" <<-EOF
+		#!/bin/sh
+		unset LD_PRELOAD
+		exec '$AG_PSQL' -X -q -At -h '$AG_PGC_DIR' -p '$AG_PGC_PORT' -U postgres -d '$ag_pgdb' -c \
+		  "SELECT (count(*) > 0)::int FROM pg_stat_activity
+		   WHERE application_name = 'authguard' AND xact_start IS NOT NULL"
+		EOF
+		chmod 755 "$AG_TMP/txn-open.sh"
+		AG_ENV+=(AG_NSS_PROBE_CMD="$AG_TMP/txn-open.sh")
+		# the probe's query sees such a transaction, and only then
+		{ printf 'BEGIN; SELECT 1;\n'; sleep 2; printf 'COMMIT;\n'; } |
+			PGAPPNAME=authguard "$AG_PSQL" -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres \
+			-d "$ag_pgdb" >/dev/null 2>&1 &
+		sleep 1
+		ag_expect_eq "the probe's query sees an open transaction of application authguard" 1 \
+			"$("$AG_TMP/txn-open.sh" 2>&1)"
+		wait
+		ag_expect_eq "... and none once it ended" 0 "$("$AG_TMP/txn-open.sh" 2>&1)"
+	fi
 	: >"$AG_TMP/lookups"
 	chmod 666 "$AG_TMP/lookups"
+	# Daemon mode: the lookups and the transactions are the daemon's; it
+	# runs with the probe too.
+	ag_daemon_restart
 	AG_NOW=$((AG_T0 + 10000))
 	AG_RHOST=192.0.2.62
 	for i in $(seq 1 11); do
@@ -89,7 +115,7 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 		[ "$(grep -c ' toor$' "$AG_TMP/lookups")" -ge 1 ]
 	ag_expect_true "user lookups were made and recorded (plain)" \
 		[ "$(grep -c ' plain$' "$AG_TMP/lookups")" -ge 1 ]
-	ag_expect_eq "no user lookup ran while the state's write lock was held" "" \
+	ag_expect_eq "no user lookup ran while the state's write lock (PostgreSQL: a transaction) was held" "" \
 		"$(grep '^locked ' "$AG_TMP/lookups" | sort | uniq -c | tr '\n' ';')"
 	AG_PRELOAD_TEST=
 	AG_ENV=()

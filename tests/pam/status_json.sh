@@ -180,16 +180,19 @@ fi
 ag_say "authguard-token: a non-UTF-8 web user is refused before anything is stored"
 ag_run_token session create --user $'al\xffice' --user-agent 'UA/1.0'
 ag_expect_eq "session create --user al\\xffice: exit 2, no JSON" "2 " "$AG_RC $AG_JSON"
-ag_expect_eq "...and no web session stored" 0 "$(sqlite3 "$AG_DB" 'SELECT count(*) FROM web_session')"
+ag_expect_eq "...and no web session stored" 0 "$(ag_sql 'SELECT count(*) FROM web_session')"
 ag_run_token session list --user $'al\xffice'
 ag_expect_eq "session list --user al\\xffice with folding (the default): exit 2, no JSON" "2 " \
 	"$AG_RC $AG_JSON"
 # Without folding a web user is any bytes the backend passes, and the
 # answer must still name it exactly.
 ag_conf nofold "web_subject_fold = no"
-ag_run_token session list --user $'al\xffice'
-ag_expect_eq "session list --user al\\xffice without folding: exit 0, the user echoed exactly" \
-	"0 $(hex $'al\xffice') 0" \
-	"$AG_RC $(ag_jget "$AG_JSON" user_hex) $(ag_python -c 'import json,sys; print(len(json.loads(sys.argv[1])["sessions"]))' "$AG_JSON")"
+if ag_direct_only "session list of a user that is not UTF-8, without folding" \
+	"the daemon's requests are JSON text, as batch mode's: the helper refuses it (exit 2)"; then
+	ag_run_token session list --user $'al\xffice'
+	ag_expect_eq "session list --user al\\xffice without folding: exit 0, the user echoed exactly" \
+		"0 $(hex $'al\xffice') 0" \
+		"$AG_RC $(ag_jget "$AG_JSON" user_hex) $(ag_python -c 'import json,sys; print(len(json.loads(sys.argv[1])["sessions"]))' "$AG_JSON")"
+fi
 
 ag_done

@@ -1,5 +1,6 @@
 # Shared code of the stress tests (tests/stress/crash.sh, crash_points.sh,
-# soak.sh).  Sourced after tests/pam/lib.sh, never run.  The programs run
+# soak.sh).  Sourced after tests/pam/lib.sh, never run.  crash.sh and
+# soak.sh run with either back end (AG_STORE, tests/pam/lib.sh).  The programs run
 # as background processes that a test can SIGKILL at a chosen moment, so
 # they are started here directly (no timeout(1) or flock(1) in between
 # whose pid would be killed instead); a poll stands in for timeout(1).
@@ -16,7 +17,7 @@ st_us() {
 # sleep that costs no process.
 st_init() {
 	[ -n "${EPOCHREALTIME:-}" ] || ag_bail "bash 5 is required (EPOCHREALTIME)"
-	command -v sqlite3 >/dev/null 2>&1 ||
+	[ "$AG_STORE" != sqlite ] || command -v sqlite3 >/dev/null 2>&1 ||
 		ag_skip "sqlite3 (the command-line shell) not found (apt-get install sqlite3)"
 	mkfifo "$AG_TMP/nap.fifo" || ag_bail "mkfifo failed"
 	exec {ST_NAP_FD}<>"$AG_TMP/nap.fifo"
@@ -144,22 +145,47 @@ st_pam_clean() { # PID
 
 # ------------------------------------------------------------ state checks
 
-# st_sql SQL: one query on AG_DB (waiting for a writer, as the programs do).
+# st_sql SQL: one query on the state of AG_DB (ag_sql: waiting for a
+# writer, as the programs do).
 st_sql() {
-	sqlite3 -batch -cmd '.timeout 10000' "$AG_DB" "$1" 2>&1
+	ag_sql "$1" 2>&1
 }
 
-# st_expect_db_sane DESC: integrity_check and foreign_key_check of AG_DB.
+# st_locked_row: what st_sql appends to a query of one row so that it
+# waits for the transaction that is writing that row to end.  A program
+# SIGKILLed just after it sent COMMIT to a PostgreSQL server is committed
+# by the server a moment later (the server reads the COMMIT before it
+# notices the closed socket): FOR SHARE waits for that.  SQLite's write
+# lock is gone with the process.
+st_locked_row() {
+	[ "$AG_STORE" = sqlite ] || printf ' FOR SHARE'
+}
+
+# st_settle: waits (at most 30 s) until no program's connection to the
+# PostgreSQL server is left (the server ends a killed program's session
+# when it sees the socket closed), so that the state checked is final.
+st_settle() {
+	local i
+	[ "$AG_STORE" = postgresql ] || return 0
+	for i in $(seq 1 300); do
+		[ "$(ag_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name = 'authguard'")" = 0 ] && return 0
+		st_nap 100000
+	done
+	ag_say "connections of the programs still open after 30 s"
+}
+
+# st_expect_db_sane DESC: the state is consistent: integrity_check and
+# foreign_key_check of AG_DB (PostgreSQL: ag_sql_integrity).
 st_expect_db_sane() {
-	local ic fk
-	ic=$(st_sql 'PRAGMA integrity_check;')
-	fk=$(st_sql 'PRAGMA foreign_key_check;')
-	if [ "$ic" = ok ] && [ -z "$fk" ]; then
-		ag_pass "$1: PRAGMA integrity_check = ok, foreign_key_check empty"
+	local out
+	st_settle
+	out=$(ag_sql_integrity)
+	if [ "$out" = ok ]; then
+		ag_pass "$1: the state is consistent (integrity and foreign keys)"
 	else
-		ag_fail "$1: PRAGMA integrity_check = ok, foreign_key_check empty" \
-			"integrity_check: $(printf '%s' "$ic" | head -n 5 | tr '\n' '|')" \
-			"foreign_key_check: $(printf '%s' "$fk" | head -n 5 | tr '\n' '|')"
+		ag_fail "$1: the state is consistent (integrity and foreign keys)" \
+			"$(printf '%s' "$out" | head -n 5 | tr '\n' '|')"
 	fi
 }
 

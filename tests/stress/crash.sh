@@ -200,8 +200,8 @@ op_refresh() {
 	helper RR "$W_IN" "$AG_TOKEN_BIN" refresh
 	if [ "$ST_KILLED" = 1 ]; then
 		# What the state says decides whether the token is spent.
-		used=$(st_sql "SELECT used_at IS NOT NULL FROM refresh_token
-			WHERE hash = x'$(st_sha256 "${CUR[$c]}")';")
+		used=$(st_sql "SELECT CASE WHEN used_at IS NOT NULL THEN 1 ELSE 0 END FROM refresh_token
+			WHERE hash = $(ag_sql_blob "$(st_sha256 "${CUR[$c]}")")$(st_locked_row);")
 		case $used in
 		1) echo "${CUR[$c]}" >>"$LANE_DIR/spent.$c"; CUR[$c]=; rec "RR $sub 137 committed" ;;
 		0) rec "RR $sub 137 rolled-back" ;;
@@ -288,7 +288,11 @@ lane_web() {
 		else op_session
 		fi
 		if [ $((i % 100)) = 0 ]; then
-			r=$(st_sql 'PRAGMA quick_check;')
+			if [ "$AG_STORE" = sqlite ]; then
+				r=$(st_sql 'PRAGMA quick_check;')
+			else
+				r=$(ag_sql_integrity -n)
+			fi
 			[ "$r" = ok ] || bad "quick_check after $i operations: $r"
 		fi
 	done
@@ -399,7 +403,8 @@ for f in "$W"/rotated.* "$W"/spent.*; do
 	while read -r t; do
 		nrot=$((nrot + 1))
 		h=$(st_sha256 "$t")
-		[ "$(st_sql "SELECT used_at IS NOT NULL FROM refresh_token WHERE hash = x'$h';")" = 1 ] ||
+		[ "$(st_sql "SELECT CASE WHEN used_at IS NOT NULL THEN 1 ELSE 0 END FROM refresh_token
+			WHERE hash = $(ag_sql_blob "$h");")" = 1 ] ||
 			unused+=("${f##*/}: token $nrot not marked used")
 		ag_run_token refresh <<<"$t"
 		[ "$AG_RC" = 1 ] && [[ $AG_JSON =~ \"reason\":\"(reused|revoked)\" ]] && nrefused=$((nrefused + 1))

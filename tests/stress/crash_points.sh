@@ -1,6 +1,9 @@
 #!/bin/bash
 # Crash points without timing: tests/stress/crash_at.so SIGKILLs a program
-# right after its Nth SQLite statement.  For each operation below, N runs
+# right after its Nth statement of the store (SQLite's sqlite3_step, or
+# with AG_STORE=postgresql the Nth result libpq hands over: the server ran
+# the statement, its transaction ends when the server sees the process
+# gone).  For each operation below, N runs
 # over every statement the operation executes (until a run is no longer
 # killed), each time on fresh names, so a crash lands inside every
 # transaction, right after every COMMIT and between every two
@@ -52,7 +55,7 @@ chmod 755 "$AG_TMP/hook"
 # ------------------------------------------------------------- plumbing
 
 # at N BIN ARGS... (stdin as given): a helper on AG_CONF that dies after
-# its Nth SQLite statement; AT_KILLED 1 when it did, AT_RC, AT_OUT (stdout).
+# its Nth statement; AT_KILLED 1 when it did, AT_RC, AT_OUT (stdout).
 at() {
 	local n=$1 bin=$2
 	shift 2
@@ -122,8 +125,9 @@ for ((N = 1; ; N++)); do
 	at "$N" "$AG_TOKEN_BIN" refresh <<<"$t"
 	[ "$AT_KILLED" = 1 ] || break
 	h=$(st_sha256 "$t")
-	spent=$(st_sql "SELECT (SELECT used_at IS NOT NULL FROM refresh_token WHERE hash = x'$h'),
-		(SELECT count(*) FROM refresh_token WHERE parent = x'$h');" | tr '|' ' ')
+	spent=$(st_sql "SELECT (SELECT CASE WHEN used_at IS NOT NULL THEN 1 ELSE 0 END
+		FROM refresh_token WHERE hash = $(ag_sql_blob "$h")),
+		(SELECT count(*) FROM refresh_token WHERE parent = $(ag_sql_blob "$h"));" | tr '|' ' ')
 	[ "$spent" = "1 1" ] || [ "$spent" = "0 0" ] || viol "used, successors: $spent"
 	ag_run_token refresh <<<"$t" # the client retries
 	if [ "$spent" = "1 1" ]; then

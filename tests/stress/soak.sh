@@ -295,7 +295,7 @@ w_race() {
 		w=$(cat "$WD"/racer.* | grep -c '^0 ')
 		nerr=$(cat "$WD"/racer.* | grep -c '^3 ')
 		reasons=$(grep -ho '"reason":"[a-z_]*"' "$WD"/racer.* | sort | uniq -c | tr -s ' \n' ' ')
-		children=$(st_sql "SELECT count(*) FROM refresh_token WHERE parent = x'$(st_sha256 "$t")';")
+		children=$(st_sql "SELECT count(*) FROM refresh_token WHERE parent = $(ag_sql_blob "$(st_sha256 "$t")");")
 		rec "RACE $r winners=$w errors=$nerr children=$children losers:$reasons"
 		[ "$nerr" = 0 ] || rec "ERR race $r: $nerr redeemers failed with a store error"
 		# One winner, unless every redeemer failed (then nothing changed).
@@ -393,8 +393,8 @@ w_evict() {
 w_sampler() {
 	local max_r=0 max_e=0 a b n=0
 	while [ ! -e "$WD/stop" ]; do
-		read -r a b < <(st_sql "SELECT (SELECT count(*) FROM web_session WHERE user = 'sr'),
-			(SELECT count(*) FROM web_session WHERE user = 'se');" | tr '|' ' ')
+		read -r a b < <(st_sql "SELECT (SELECT count(*) FROM web_session WHERE \"user\" = 'sr'),
+			(SELECT count(*) FROM web_session WHERE \"user\" = 'se');" | tr '|' ' ')
 		[[ $a =~ ^[0-9]+$ ]] && [[ $b =~ ^[0-9]+$ ]] || { rec "ERR sample: $a $b"; continue; }
 		[ "$a" -gt "$max_r" ] && max_r=$a
 		[ "$b" -gt "$max_e" ] && max_e=$b
@@ -437,7 +437,7 @@ ag_expect_status "set-up: locked-tight is locked by $DENY failures" locked-tight
 for i in 1 2 3 4; do
 	tk refuse "" session create --user sr --user-agent "$UA"
 done
-ag_expect_eq "set-up: 4 sessions of sr held" 4 "$(st_sql "SELECT count(*) FROM web_session WHERE user = 'sr';")"
+ag_expect_eq "set-up: 4 sessions of sr held" 4 "$(st_sql "SELECT count(*) FROM web_session WHERE \"user\" = 'sr';")"
 
 # ------------------------------------------------------------- the run
 
@@ -531,10 +531,10 @@ ag_expect_true "sessions: never more than 5 live per user ($max_r, $max_e)" \
 ag_expect_true "sessions: the refuse workers got the last slot at least once" \
 	test "$(count '^SR created')" -ge 1
 ag_expect_eq "sessions: refuse: the 4 held ones are all that is left" 4 \
-	"$(st_sql "SELECT count(*) FROM web_session WHERE user = 'sr';")"
+	"$(st_sql "SELECT count(*) FROM web_session WHERE \"user\" = 'sr';")"
 read -r created evicted ended < <(awk '$1 == "EC" && $2 ~ /^[0-9]+$/ { c++; e += $2 }
 	$1 == "EE" { d += $2 } END { print c + 0, e + 0, d + 0 }' "$WD"/evict*.rec)
-left=$(st_sql "SELECT count(*) FROM web_session WHERE user = 'se';")
+left=$(st_sql "SELECT count(*) FROM web_session WHERE \"user\" = 'se';")
 ag_expect_eq "sessions: evict: created ($created) = evicted ($evicted) + ended ($ended) + left ($left)" \
 	"$created" "$((evicted + ended + left))"
 
@@ -547,14 +547,15 @@ ag_expect_le "good: no failure left in the state but from a logged store error" 
 ag_expect_eq "good: every web login succeeded, nothing left in the state" "$(count '^GW ')|0 0" \
 	"$(count '^GW 0$')|$(st_failures good-web)"
 
-# "database is locked": where it surfaced, and that it never allowed.
-busy_tight=$(cat "$WD"/counter*.err "$WD"/tight.err | grep -c 'database is locked')
+# "database is locked" (or, with PostgreSQL, conflicting transactions:
+# AG_BUSY_RE): where it surfaced, and that it never allowed.
+busy_tight=$(cat "$WD"/counter*.err "$WD"/tight.err | grep -Ec "$AG_BUSY_RE")
 busy_soak=$(cat "$WD"/lockout.err "$WD"/race.err "$WD"/chain.err "$WD"/refuse*.err \
-	"$WD"/evict*.err "$WD"/good.err | grep -c 'database is locked')
-busy_log=$(grep -c 'event=error .*database is locked' "$AG_LOG")
-ag_say "\"database is locked\": $busy_tight helper errors with busy_timeout 0, $busy_soak with the default 5 s; $busy_log PAM error lines (event=error ... access denied), by step:$(grep -o 'event=error op=[a-z]*' "$AG_LOG" | sort | uniq -c | tr -s ' \n' ' ')"
+	"$WD"/evict*.err "$WD"/good.err | grep -Ec "$AG_BUSY_RE")
+busy_log=$(grep -Ec "event=error .*($AG_BUSY_RE)" "$AG_LOG")
+ag_say "busy: $busy_tight helper errors with busy_timeout 0, $busy_soak with the default 5 s; $busy_log PAM error lines (event=error ... access denied), by step:$(grep -o 'event=error op=[a-z]*' "$AG_LOG" | sort | uniq -c | tr -s ' \n' ' ')"
 ag_expect_eq "every PAM store error is logged as a denial" "$busy_log" \
-	"$(grep -c 'event=error .*database is locked.*; access denied' "$AG_LOG")"
+	"$(grep -Ec "event=error .*($AG_BUSY_RE).*; access denied" "$AG_LOG")"
 errs=$(grep '^ERR' "$AG_TMP/all.rec" | head -n 5)
 [ -z "$errs" ] || ag_say "errors seen by workers (denied, not wrong answers): $errs"
 ag_done

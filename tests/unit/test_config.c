@@ -759,6 +759,31 @@ test_validate(void)
 	}
 }
 
+/* The PostgreSQL store's options as module arguments (pg_conninfo is
+ * for the file only: it may hold a password). */
+static void
+test_store_args(void)
+{
+	struct ag_config cfg;
+
+	ag_config_defaults(&cfg);
+	is_str(cfg.pg_schema, "authguard", "pg_schema defaults to authguard");
+	is_int(cfg.pg_connect_timeout_ms, 3000, "pg_connect_timeout defaults to 3 s");
+	is_int(cfg.pg_statement_timeout_ms, 3000, "pg_statement_timeout defaults to 3 s");
+	check_arg(&cfg, "pg_schema=auth_guard2");
+	is_str(cfg.pg_schema, "auth_guard2", "pg_schema=auth_guard2 taken");
+	check_arg(&cfg, "pg_connect_timeout=500ms");
+	is_int(cfg.pg_connect_timeout_ms, 500, "pg_connect_timeout=500ms is 500 ms");
+	check_arg_bad("pg_schema=AuthGuard", "lower-case");
+	check_arg_bad("pg_schema=auth-guard", "lower-case letters, digits and '_' only");
+	check_arg_bad("pg_schema=9x", "must start with");
+	check_arg_bad("pg_schema=", NULL);
+	check_arg_bad("pg_conninfo=host=/tmp", NULL);
+	check_arg_bad("store=mysql", "sqlite or postgresql");
+	check_arg_bad("store_fallback=remote", "none or local");
+	check_arg_bad("pg_statement_timeout=99ms", "out of range");
+}
+
 int
 main(void)
 {
@@ -775,6 +800,7 @@ main(void)
 	test_unsafe_parents();
 	test_duplicates();
 	test_module_args();
+	test_store_args();
 	test_validate();
 	cleanup();
 	return done_testing();

@@ -1,4 +1,4 @@
-/* Unit tests for lib/json: bad text is AG_ERR_INVAL, and a parse during
+/* Unit tests for lib/json_out's parsers: bad text is AG_ERR_INVAL, and a parse during
  * which any allocation fails is AG_ERR_NOMEM -- never a document that
  * differs from the text (jansson's lexer drops the byte it could not
  * buffer and goes on), never "bad input".  Every allocation point of a
@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "json.h"
+#include "json_out.h"
 
 #include "tap.h"
 
@@ -28,6 +28,25 @@
 	"\"https://issuer.example.com/tenants/0123456789abcdef\"]}"
 
 static long alloc_calls, fail_at; /* fail_at 0: never */
+
+/* lib/json_out's parsers as 0, AG_ERR_NOMEM or AG_ERR_INVAL. */
+static int
+loadb(const char *buf, size_t len, size_t flags, json_t **out, json_error_t *jerr)
+{
+	int nomem = 0;
+
+	*out = ag_json_loadb(buf, len, flags, jerr, &nomem);
+	return *out != NULL ? 0 : nomem ? AG_ERR_NOMEM : AG_ERR_INVAL;
+}
+
+static int
+loadf(FILE *f, size_t flags, json_t **out, json_error_t *jerr)
+{
+	int nomem = 0;
+
+	*out = f != NULL ? ag_json_loadf(f, flags, jerr, &nomem) : NULL;
+	return *out != NULL ? 0 : nomem ? AG_ERR_NOMEM : AG_ERR_INVAL;
+}
 
 static void *
 failing_malloc(size_t n)
@@ -56,12 +75,12 @@ load(int from_file, const char *text, json_t **out)
 	int r;
 
 	if (!from_file)
-		return ag_json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, out, NULL);
+		return loadb(text, strlen(text), JSON_REJECT_DUPLICATES, out, NULL);
 	if ((f = fmemopen((void *)text, strlen(text), "r")) == NULL) {
 		*out = NULL;
 		return AG_ERR_SYSTEM;
 	}
-	r = ag_json_loadf(f, JSON_REJECT_DUPLICATES, out, NULL);
+	r = loadf(f, JSON_REJECT_DUPLICATES, out, NULL);
 	fclose(f);
 	return r;
 }
@@ -111,7 +130,7 @@ test_basics(void)
 	json_error_t jerr;
 	json_t *j = (json_t *)1, *want = reference();
 
-	is_int(ag_json_loadb(DOC, strlen(DOC), JSON_REJECT_DUPLICATES, &j, &jerr), 0, "loadb");
+	is_int(loadb(DOC, strlen(DOC), JSON_REJECT_DUPLICATES, &j, &jerr), 0, "loadb");
 	ok(json_equal(j, want), "loadb: the document");
 	json_decref(j);
 	is_int(load(1, DOC, &j), 0, "loadf");
@@ -120,17 +139,17 @@ test_basics(void)
 	json_decref(want);
 
 	j = (json_t *)1;
-	is_int(ag_json_loadb("{\"a\":1,\"a\":2}", 13, JSON_REJECT_DUPLICATES, &j, &jerr),
+	is_int(loadb("{\"a\":1,\"a\":2}", 13, JSON_REJECT_DUPLICATES, &j, &jerr),
 	       AG_ERR_INVAL, "duplicate names: bad input");
 	ok(j == NULL, "... and no document");
 	ok(strstr(jerr.text, "duplicate") != NULL, "... jerr says why (%s)", jerr.text);
-	is_int(ag_json_loadb("{\"a\":", 5, 0, &j, NULL), AG_ERR_INVAL, "cut short: bad input");
-	is_int(ag_json_loadb("{} x", 4, 0, &j, NULL), AG_ERR_INVAL, "trailing bytes: bad input");
-	is_int(ag_json_loadb("", 0, 0, &j, NULL), AG_ERR_INVAL, "empty: bad input");
-	is_int(ag_json_loadb(NULL, 0, 0, &j, NULL), AG_ERR_INVAL, "NULL, 0: bad input");
-	is_int(ag_json_loadb(NULL, 4, 0, &j, NULL), AG_ERR_INVAL, "NULL, 4: bad input");
+	is_int(loadb("{\"a\":", 5, 0, &j, NULL), AG_ERR_INVAL, "cut short: bad input");
+	is_int(loadb("{} x", 4, 0, &j, NULL), AG_ERR_INVAL, "trailing bytes: bad input");
+	is_int(loadb("", 0, 0, &j, NULL), AG_ERR_INVAL, "empty: bad input");
+	is_int(loadb(NULL, 0, 0, &j, NULL), AG_ERR_INVAL, "NULL, 0: bad input");
+	is_int(loadb(NULL, 4, 0, &j, NULL), AG_ERR_INVAL, "NULL, 4: bad input");
 	ok(j == NULL, "... and no document");
-	is_int(ag_json_loadf(NULL, 0, &j, NULL), AG_ERR_INVAL, "loadf NULL: bad input");
+	is_int(loadf(NULL, 0, &j, NULL), AG_ERR_INVAL, "loadf NULL: bad input");
 	is_int(load(1, "[1, 2", &j), AG_ERR_INVAL, "loadf cut short: bad input");
 }
 
@@ -148,7 +167,7 @@ main(void)
 	ag_json_wipe_on_free();
 	json_get_alloc_funcs(&m, &f);
 	ok(m != malloc && f != free, "ag_json_wipe_on_free installs its allocator");
-	is_int(ag_json_loadb(DOC, strlen(DOC), 0, &j, NULL), 0, "... which parses");
+	is_int(loadb(DOC, strlen(DOC), 0, &j, NULL), 0, "... which parses");
 	json_decref(j);
 	json_set_alloc_funcs(malloc, free);
 	return done_testing();

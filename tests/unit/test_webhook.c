@@ -675,6 +675,7 @@ add_session(struct ag_store *st, const char *user, const char *clerk, int64_t no
 	randombytes_buf(ws.id_hash, 32);
 	randombytes_buf(ws.fingerprint, 32);
 	ag_strlcpy(ws.user, user, sizeof(ws.user));
+	ag_strlcpy(ws.user_key, user, sizeof(ws.user_key));
 	if (clerk != NULL)
 		ag_strlcpy(ws.clerk_sid, clerk, sizeof(ws.clerk_sid));
 	ws.created = ws.last_seen = now;
@@ -696,7 +697,7 @@ add_family(struct ag_store *st, const char *subject, const uint8_t *sess_hash, i
 	randombytes_buf(tok, 32);
 	if (sess_hash != NULL)
 		ag_session_handle(sess_hash, sid);
-	return ag_store_refresh_create(st, subject, sess_hash != NULL ? sid : NULL, tok, now,
+	return ag_store_refresh_create(st, subject, subject, sess_hash != NULL ? sid : NULL, tok, now,
 	                               now + 86400, &fam);
 }
 

@@ -75,6 +75,10 @@ agd_worker_reload(struct agd_worker *w)
 	resolve_web_group(w);
 }
 
+#ifdef AG_TEST_CLOCK
+static int caller_clock(int64_t *now);
+#endif
+
 struct agd_worker *
 agd_worker_new(struct agd_server *s, size_t index)
 {
@@ -82,6 +86,11 @@ agd_worker_new(struct agd_server *s, size_t index)
 
 	if (w == NULL)
 		return NULL;
+#ifdef AG_TEST_CLOCK
+	/* The first worker is made before any worker thread runs. */
+	if (index == 0)
+		ag_clock_set_test_hook(caller_clock);
+#endif
 	w->s = s;
 	w->index = index;
 	w->cfg = s->cfg;
@@ -238,6 +247,26 @@ answer(struct agd_worker *w, const struct ag_peer *peer_in, json_t *req)
 }
 
 #ifdef AG_TEST_CLOCK
+/* The clock of the request this worker thread is running (peer_clock),
+ * which ag_clock_now() asks first (caller_clock). */
+static __thread int have_caller_now;
+static __thread int64_t caller_now;
+
+static int
+caller_clock(int64_t *now)
+{
+	if (have_caller_now)
+		*now = caller_now;
+	return have_caller_now;
+}
+
+static void
+caller_clock_set(int on, int64_t now)
+{
+	have_caller_now = on;
+	caller_now = now;
+}
+
 /* Test builds only, and only when the daemon was started with
  * AUTHGUARD_TEST_PEER_CLOCK=1 (tests/pam/lib.sh's daemon mode): a request
  * runs at its caller's test clock, the AUTHGUARD_TEST_TIME its process
@@ -257,7 +286,7 @@ peer_clock(const struct ag_peer *peer)
 	int64_t t;
 	int fd;
 
-	ag_clock_set_thread_override(0, 0);
+	caller_clock_set(0, 0);
 	if (flag == NULL || strcmp(flag, "1") != 0 || peer->pid <= 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)peer->pid);
@@ -274,7 +303,7 @@ peer_clock(const struct ag_peer *peer)
 	for (p = env, end = env + n; p < end; p += strlen(p) + 1) {
 		if (strncmp(p, var, sizeof(var) - 1) == 0 &&
 		    ag_parse_int64(p + sizeof(var) - 1, 0, INT64_MAX / 2, &t) == 0) {
-			ag_clock_set_thread_override(1, t);
+			caller_clock_set(1, t);
 			break;
 		}
 	}
@@ -313,7 +342,7 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 	}
 	json_decref(req);
 #ifdef AG_TEST_CLOCK
-	ag_clock_set_thread_override(0, 0);
+	caller_clock_set(0, 0);
 #endif
 	if (out == NULL)
 		return NULL;

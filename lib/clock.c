@@ -7,17 +7,16 @@
 #include "util.h"
 
 #ifdef AG_TEST_CLOCK
-/* A per-thread "now" that wins over AUTHGUARD_TEST_TIME: authguardd's
- * workers run each request at its caller's test clock (see
- * ag_clock_set_thread_override in clock.h). */
-static __thread int have_override;
-static __thread int64_t override_now;
+/* A hook, not thread-local storage here: this file is also linked into
+ * the PAM module's state service (authsvc-direct.so), which Linux-PAM
+ * unloads with the module, and thread-local storage in an object that
+ * was unloaded makes LeakSanitizer's exit-time scan crash. */
+static int (*test_hook)(int64_t *now);
 
 void
-ag_clock_set_thread_override(int on, int64_t now)
+ag_clock_set_test_hook(int (*hook)(int64_t *now))
 {
-	have_override = on;
-	override_now = now;
+	test_hook = hook;
 }
 #endif
 
@@ -30,8 +29,8 @@ ag_clock_now(void)
 	const char *fake = getenv("AUTHGUARD_TEST_TIME");
 	int64_t t;
 
-	if (have_override)
-		return override_now;
+	if (test_hook != NULL && test_hook(&t))
+		return t;
 	if (fake != NULL && ag_parse_int64(fake, 0, INT64_MAX / 2, &t) == 0)
 		return t;
 #endif

@@ -15,10 +15,11 @@ int64_t ag_clock_now(void);
 int ag_clock_is_test_build(void);
 
 #ifdef AG_TEST_CLOCK
-/* Test builds only: from now on this thread's ag_clock_now() returns NOW
- * (ON = 1), or follows AUTHGUARD_TEST_TIME and the real clock again
- * (ON = 0).  authguardd uses it to run a request at its caller's clock. */
-void ag_clock_set_thread_override(int on, int64_t now);
+/* Test builds only: ag_clock_now() asks HOOK first; when it returns 1 it
+ * has set *now and that is the time, else AUTHGUARD_TEST_TIME and the
+ * real clock follow.  Set once, before threads start (authguardd runs
+ * each request at its caller's clock, daemon/handle.c). */
+void ag_clock_set_test_hook(int (*hook)(int64_t *now));
 #endif
 
 #endif

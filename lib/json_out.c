@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "json_out.h"
 #include "util.h"
@@ -88,13 +87,15 @@ json_alloc(size_t n)
 }
 
 /* The whole block, not only what jansson asked for: a string that grew
- * in place may have left copies anywhere in it. */
+ * in place may have left copies anywhere in it.  (explicit_bzero rather
+ * than sodium_memzero: the PAM module's daemon client links this file
+ * and nothing else of libsodium, which it need not load for a wipe.) */
 static void
 json_release(void *p)
 {
 	if (p == NULL)
 		return;
-	sodium_memzero(p, malloc_usable_size(p));
+	explicit_bzero(p, malloc_usable_size(p));
 	free(p);
 }
 

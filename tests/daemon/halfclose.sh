@@ -28,7 +28,8 @@ ag_run_ctl keygen
 [ "$AG_RC" = 0 ] || ag_bail "authguard-ctl keygen: $AG_OUT"
 
 # (its log lines go to the captured syslog, shown when a check fails)
-LD_PRELOAD=$AG_CAPTURE AG_SYSLOG_FILE=$AG_LOG "$DAEMON" --conf "$AG_CONF" 2>"$AG_TMP/daemon.err" &
+ag_preload
+LD_PRELOAD=$ag_preload AG_SYSLOG_FILE=$AG_LOG "$DAEMON" --conf "$AG_CONF" 2>"$AG_TMP/daemon.err" &
 DPID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || ag_bail "authguardd did not start: $(cat "$AG_TMP/daemon.err")"

@@ -785,7 +785,8 @@ else
 	if [ "$AG_STORE" = postgresql ]; then
 		# psql holds the tables the refresh writes locked (it answers
 		# at once on a pipe); the helper then waits for the lock in
-		# the server, which pg_locks shows as a lock not granted.
+		# the server, which pg_locks shows as a lock not granted (on
+		# this script's database: the pass runs others at the same time).
 		coproc LOCKER { PGOPTIONS="-c search_path=$(ag_pg_schema "$AG_DB")" \
 			"$AG_PSQL" -X -q -At -h "$AG_PGC_DIR" -p "$AG_PGC_PORT" -U postgres -d "$ag_pgdb"; }
 		printf '%s\n' "BEGIN; LOCK TABLE refresh_family, refresh_token IN EXCLUSIVE MODE;" \
@@ -808,7 +809,9 @@ db.execute("ROLLBACK")
 		lock_wait() {
 			local _
 			for _ in $(seq 1 1200); do
-				[ "$(ag_sql "SELECT count(*) FROM pg_locks WHERE NOT granted")" = 0 ] || return 0
+				[ "$(ag_sql "SELECT count(*) FROM pg_locks WHERE NOT granted
+					AND database = (SELECT oid FROM pg_database
+					                WHERE datname = current_database())")" = 0 ] || return 0
 				sleep 0.05
 			done
 			return 1

@@ -69,13 +69,15 @@ if [ -f "$NSS_WRAPPER_LIB" ]; then
 	AG_ENV+=(AG_NSS_PROBE_LOG="$AG_TMP/lookups" AG_NSS_PROBE_DB="$AG_DB")
 	if [ "$AG_STORE" = postgresql ]; then
 		# the server's view: a transaction of the programs' connection
-		# (application_name authguard) is open
+		# (application_name authguard) is open on this script's database
+		# (the pass runs other scripts at the same time, each on its own)
 		cat >"$AG_TMP/txn-open.sh" <<-EOF
 		#!/bin/sh
 		unset LD_PRELOAD
 		exec '$AG_PSQL' -X -q -At -h '$AG_PGC_DIR' -p '$AG_PGC_PORT' -U postgres -d '$ag_pgdb' -c \
 		  "SELECT (count(*) > 0)::int FROM pg_stat_activity
-		   WHERE application_name = 'authguard' AND xact_start IS NOT NULL"
+		   WHERE application_name = 'authguard' AND xact_start IS NOT NULL
+		     AND datname = current_database()"
 		EOF
 		chmod 755 "$AG_TMP/txn-open.sh"
 		AG_ENV+=(AG_NSS_PROBE_CMD="$AG_TMP/txn-open.sh")

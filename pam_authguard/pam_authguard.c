@@ -16,7 +16,6 @@
  * PAM_IGNORE is never returned. */
 #include "autoconf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +27,6 @@
 #include <security/pam_modules.h>
 
 #include "authsvc.h"
-#include "clock.h"
 #include "config.h"
 #include "error.h"
 #include "util.h"
@@ -65,17 +63,6 @@ cleanup_free(pam_handle_t *pamh, void *data, int error_status)
 	(void)pamh;
 	(void)error_status;
 	free(data);
-}
-
-void
-module_log_error(struct module *m, const char *op, const char *msg)
-{
-	char user[4 * 64 + 8] = "";
-
-	if (m->req.user != NULL)
-		ag_log_escape(user, sizeof(user), m->req.user, strlen(m->req.user), 64);
-	pam_syslog(m->pamh, LOG_ERR, "event=error op=%s%s%s: %s; access denied", op,
-	           user[0] != '\0' ? " user=" : "", user, msg);
 }
 
 /* The file's settings, read once per PAM handle: preauth, the password
@@ -232,19 +219,6 @@ get_state(struct module *m, char err[AG_ERRBUF])
 	return 0;
 }
 
-int
-module_fall_back(struct module *m, int err)
-{
-	char buf[AG_ERRBUF];
-	int switched = 0;
-
-	if (m->ops->fall_back(m->svc, err, &switched, buf) != 0) {
-		module_log_error(m, "fallback", buf);
-		return err;
-	}
-	return switched ? 0 : err;
-}
-
 /* Loads config, the PAM items, the state service and the state.  On
  * failure logs the reason and returns the PAM code to deny with. */
 static int
@@ -306,20 +280,6 @@ setup(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **ar
 	return PAM_SUCCESS;
 }
 
-void
-module_say(struct module *m, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (m->quiet)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pam_error(m->pamh, "%s", msg);
-}
-
 static void
 tell_refusal(struct module *m, const struct ag_guard_result *res)
 {
@@ -341,43 +301,6 @@ tell_refusal(struct module *m, const struct ag_guard_result *res)
 		module_say(m, "Too many logins in progress; try again in %s.", wait);
 	else
 		module_say(m, "Too many failed logins; try again in %s.", wait);
-}
-
-void
-module_request_delay(struct module *m, int64_t seconds)
-{
-	if (m->cfg.nodelay || seconds <= 0)
-		return;
-	if (seconds > m->cfg.delay_max)
-		seconds = m->cfg.delay_max;
-	/* libpam keeps the largest delay any module asked for and applies it
-	 * once when pam_authenticate() fails. */
-	pam_fail_delay(m->pamh, (unsigned int)(seconds * 1000000));
-}
-
-void
-module_say_locked(struct module *m, int64_t locked_until)
-{
-	char wait[64];
-
-	if (locked_until == AG_FOREVER) {
-		module_say(m, "Too many failed logins; access locked.");
-		return;
-	}
-	ag_format_wait(wait, sizeof(wait), locked_until - ag_clock_now());
-	module_say(m, "Too many failed logins; access locked for %s.", wait);
-}
-
-const char *
-module_state_error(struct module *m, int err)
-{
-	return m->ops->errmsg(m->svc, err);
-}
-
-void
-module_forget_attempt(struct module *m)
-{
-	pam_set_data(m->pamh, DATA_ATTEMPT, NULL, NULL);
 }
 
 static int
@@ -421,20 +344,6 @@ do_preauth(struct module *m)
 		return PAM_BUF_ERR;
 	}
 	return PAM_SUCCESS;
-}
-
-int64_t
-module_current_attempt(struct module *m)
-{
-	const void *data = NULL;
-	const struct attempt_data *ad;
-
-	if (pam_get_data(m->pamh, DATA_ATTEMPT, &data) != PAM_SUCCESS || data == NULL)
-		return 0;
-	ad = data;
-	if (strcmp(ad->user, m->req.user) != 0)
-		return 0; /* PAM_USER changed since preauth */
-	return ad->attempt;
 }
 
 static int

@@ -133,7 +133,9 @@ s_mfa_verify(struct ag_authsvc *svc, const char *user, const char *code,
              struct ag_authsvc_mfa *out)
 {
 	(void)svc;
-	if (user == NULL || code == NULL || code[0] == '\0' || strlen(code) > 255)
+	/* 0 to AG_AUTHSVC_CODE_MAX bytes: an empty or cut answer reaches
+	 * lib/mfa, which refuses it as malformed (and counts it). */
+	if (user == NULL || code == NULL || strlen(code) > AG_AUTHSVC_CODE_MAX)
 		abort();
 	memset(out, 0, sizeof(*out));
 	out->result = AG_MFA_OK_TOTP;
@@ -219,9 +221,13 @@ check_answer(const char *a, size_t alen, int caller, json_t *req, int ok)
 	    (err == NULL || strcmp(err, "forbidden") != 0))
 		abort();
 	if (op != NULL && caller == 1 && ag_authsvc_proto_is_pam(op)) {
+		/* For another user: refused, as forbidden -- or as a usage
+		 * error when the line itself is malformed (a bad id), which
+		 * is refused before anyone's rights are looked at. */
 		user = json_string_value(json_object_get(req, "user"));
 		if ((user == NULL || strcmp(user, "alice") != 0) &&
-		    (err == NULL || strcmp(err, "forbidden") != 0))
+		    (status < 2 || err == NULL ||
+		     (strcmp(err, "forbidden") != 0 && strcmp(err, "usage") != 0)))
 			abort();
 	}
 	if (op != NULL && (caller == 1 || caller == 3) && !ag_authsvc_proto_is_pam(op) &&

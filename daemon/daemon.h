@@ -129,6 +129,9 @@ void agd_worker_free(struct agd_worker *w);
 void agd_worker_reload(struct agd_worker *w);
 char *agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, size_t len,
                  size_t *alen, int *ok);
+/* The refusal of a request taken once the daemon is stopping, carrying
+ * the request's id when it has a valid one (NULL: out of memory). */
+char *agd_refuse_stopping(const char *line, size_t len, size_t *alen);
 
 /* Monotonic milliseconds. */
 int64_t agd_now_ms(void);

@@ -311,14 +311,14 @@ peer_clock(const struct ag_peer *peer)
 }
 #endif
 
+static char *answer_line(json_t *out, size_t *alen);
+
 char *
 agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, size_t len,
            size_t *alen, int *ok)
 {
 	json_error_t jerr;
 	json_t *req, *id = NULL, *out;
-	char *text, *res;
-	size_t n;
 	int nomem = 0;
 
 	*ok = 0;
@@ -347,6 +347,40 @@ agd_handle(struct agd_worker *w, const struct ag_peer *peer, const char *line, s
 	if (out == NULL)
 		return NULL;
 	*ok = json_integer_value(json_object_get(out, "status")) < 2;
+	return answer_line(out, alen);
+}
+
+/* A request a worker takes once the daemon is stopping is refused unread,
+ * but with its id, so that the client's answers stay matched to its
+ * requests. */
+char *
+agd_refuse_stopping(const char *line, size_t len, size_t *alen)
+{
+	json_error_t jerr;
+	json_t *req, *id, *out;
+	int nomem = 0;
+
+	*alen = 0;
+	if ((out = error_answer(3, "internal", "the daemon is stopping")) == NULL)
+		return NULL;
+	req = ag_json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr, &nomem);
+	if (req != NULL && json_is_object(req) && (id = json_object_get(req, "id")) != NULL &&
+	    ag_web_id_ok(id) && json_object_set(out, "id", id) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(req);
+	return out != NULL ? answer_line(out, alen) : NULL;
+}
+
+/* out (consumed) as one line, wiped from the intermediate buffer. */
+static char *
+answer_line(json_t *out, size_t *alen)
+{
+	char *text, *res;
+	size_t n;
+
+	*alen = 0;
 	text = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
 	if (text == NULL)

@@ -76,8 +76,11 @@ run(void *arg)
 			break; /* stopping, nothing left */
 		if (s->stopping && job->line != NULL) {
 			/* Not started: refused, never half done. */
-			job->answer = strdup(shutting_down);
-			job->alen = job->answer != NULL ? strlen(job->answer) : 0;
+			job->answer = agd_refuse_stopping(job->line, job->len, &job->alen);
+			if (job->answer == NULL) {
+				job->answer = strdup(shutting_down);
+				job->alen = job->answer != NULL ? strlen(job->answer) : 0;
+			}
 		} else {
 			job->answer = agd_handle(w, &job->peer, job->line, job->len, &job->alen, &ok);
 			if (job->answer == NULL) {

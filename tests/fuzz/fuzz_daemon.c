@@ -39,6 +39,7 @@
 #include "error.h"
 #include "json_out.h"
 #include "util.h"
+#include "web/proto.h"
 
 #define NOWHERE "/nonexistent-authguard-fuzz"
 #define ALICE_PID 4242
@@ -295,6 +296,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a = agd_handle(w, &peer, line, len, &alen, &ok);
 	if (a != NULL) {
 		check_answer(a, alen, caller, req, ok);
+		free(a);
+	}
+	/* The same line refused because the daemon is stopping: one line,
+	 * status 3, and the request's id whenever agd_handle echoes it. */
+	a = agd_refuse_stopping(line, len, &alen);
+	if (a != NULL) {
+		json_t *o, *id = req != NULL ? json_object_get(req, "id") : NULL;
+
+		if (alen == 0 || a[alen - 1] != '\n' || memchr(a, '\n', alen - 1) != NULL)
+			abort();
+		if ((o = json_loadb(a, alen - 1, 0, &jerr)) == NULL ||
+		    json_integer_value(json_object_get(o, "status")) != 3)
+			abort();
+		if (id != NULL && ag_web_id_ok(id) ? !json_equal(id, json_object_get(o, "id"))
+		                                   : json_object_get(o, "id") != NULL)
+			abort();
+		json_decref(o);
 		free(a);
 	}
 

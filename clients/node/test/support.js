@@ -112,17 +112,31 @@ export function startDaemon(state, { now = T0, socketPath, extra = [] } = {}) {
     kill() { child.kill('SIGKILL'); running.delete(d); },
   };
   running.add(d);
-  // Synchronous, so that a test can make a client at once: the daemon
-  // binds its socket within milliseconds.
-  for (let i = 0; i < 500 && !existsSync(path); i++) {
+  // Synchronous, so that a test can make a client at once.  Ready means
+  // listening, not only bound: the socket file exists from bind() on (and
+  // a killed daemon's file stays behind), while a connect before listen()
+  // is refused -- a sanitizer build can sit in between for a while.
+  for (let i = 0; i < 1000 && !listening(path); i++) {
     if (child.exitCode !== null) break;
     sleepSync(10);
   }
-  if (!existsSync(path)) {
+  if (!listening(path)) {
     d.kill();
     throw new Error(`authguardd did not start: ${stderr}`);
   }
   return d;
+}
+
+// Whether a Unix stream socket bound to path is listening: the kernel's
+// table of them (/proc/net/unix: the flag __SO_ACCEPTCON, 0x10000, marks a
+// listening socket; the path is the last column).
+function listening(path) {
+  if (!existsSync(path)) return false;
+  for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 8 && f.slice(7).join(' ') === path && (parseInt(f[3], 16) & 0x10000) !== 0) return true;
+  }
+  return false;
 }
 
 // The daemon of a state at a test time, started on first use.

@@ -75,16 +75,6 @@ ag_authsvc_proto_is_pam(const char *op)
 	return op != NULL && strncmp(op, "pam_", 4) == 0;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* A text member sent as {"hex": HEX} (ag_authsvc_proto_text) becomes the
  * string of its bytes in req (never dumped: jansson keeps them as they
  * are).  Anything else about it is left to check_members to refuse.
@@ -110,8 +100,8 @@ decode_text(json_t *req, const char *name, size_t max)
 	if ((buf = malloc(n / 2 + 1)) == NULL)
 		return "out of memory";
 	for (i = 0; i < n / 2; i++) {
-		hi = hex_value(h[2 * i]);
-		lo = hex_value(h[2 * i + 1]);
+		hi = ag_hex_digit(h[2 * i]);
+		lo = ag_hex_digit(h[2 * i + 1]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(buf);
 			return "a member is not a string of the right length";
@@ -319,21 +309,15 @@ ag_authsvc_proto_serve(const struct ag_authsvc_ops *ops, struct ag_authsvc *svc,
 json_t *
 ag_authsvc_proto_text(const char *s, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	json_t *v;
 	char *h;
-	size_t i;
 
 	n = strnlen(s, n);
 	if (ag_utf8_valid(s, n))
 		return json_stringn(s, n);
 	if ((h = malloc(2 * n + 1)) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		h[2 * i] = digits[(unsigned char)s[i] >> 4];
-		h[2 * i + 1] = digits[(unsigned char)s[i] & 15];
-	}
-	h[2 * n] = '\0';
+	ag_hex_encode(h, s, n);
 	v = json_pack("{s:s}", "hex", h);
 	explicit_bzero(h, 2 * n);
 	free(h);

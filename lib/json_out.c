@@ -14,7 +14,6 @@
 int
 ag_json_set_name(json_t *obj, const char *key, const char *name)
 {
-	static const char hexd[] = "0123456789abcdef";
 	char hkey[64], *esc = NULL, *hex = NULL;
 	size_t len, i, k, o = 0;
 	json_t *v = NULL, *h = NULL;
@@ -36,8 +35,8 @@ ag_json_set_name(json_t *obj, const char *key, const char *name)
 			 * printable form reads back to one name only. */
 			esc[o++] = '\\';
 			esc[o++] = 'x';
-			esc[o++] = hexd[(unsigned char)name[i] >> 4];
-			esc[o++] = hexd[(unsigned char)name[i] & 0xf];
+			ag_hex_encode(esc + o, name + i, 1);
+			o += 2;
 			k = 1;
 			continue;
 		}
@@ -45,11 +44,7 @@ ag_json_set_name(json_t *obj, const char *key, const char *name)
 		o += k;
 	}
 	esc[o] = '\0';
-	for (i = 0; i < len; i++) {
-		hex[2 * i] = hexd[(unsigned char)name[i] >> 4];
-		hex[2 * i + 1] = hexd[(unsigned char)name[i] & 0xf];
-	}
-	hex[2 * len] = '\0';
+	ag_hex_encode(hex, name, len);
 	if ((v = json_string(esc)) == NULL || (h = json_string(hex)) == NULL)
 		goto out;
 	if (json_object_set(obj, key, v) != 0)

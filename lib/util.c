@@ -204,6 +204,30 @@ ag_utf8_decode(const char *s, size_t n, uint32_t *cp)
 	return need + 1;
 }
 
+void
+ag_hex_encode(char *dst, const void *src, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = src;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = digits[b[i] >> 4];
+		dst[2 * i + 1] = digits[b[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+int
+ag_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 int
 ag_utf8_valid(const char *s, size_t len)
 {

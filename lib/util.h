@@ -42,6 +42,13 @@ size_t ag_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* 1 when the len bytes of s are all well-formed UTF-8 (see above). */
 int ag_utf8_valid(const char *s, size_t len);
 
+/* The n bytes of src as 2n lower-case hex digits and a NUL, in dst (2n + 1
+ * bytes).  For names and hosts, not keys (libsodium's bin2hex for those). */
+void ag_hex_encode(char *dst, const void *src, size_t n);
+
+/* The value of a lower-case hex digit, or -1. */
+int ag_hex_digit(char c);
+
 /* Returns 1 when ag_log_escape() copies byte c as itself, else 0. */
 int ag_log_safe_byte(unsigned char c);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pg_int.h"
+#include "util.h"
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF), or 0. */
@@ -76,16 +77,6 @@ ag_pg_text_escape(const char *s)
 	return out;
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 char *
 ag_pg_text_unescape(const char *s)
 {
@@ -99,9 +90,9 @@ ag_pg_text_unescape(const char *s)
 		} else if (s[1] == '\\') {
 			*o++ = '\\';
 			s++;
-		} else if (s[1] == 'x' && hexdigit(s[2]) >= 0 && hexdigit(s[3]) >= 0 &&
-		           (hexdigit(s[2]) << 4 | hexdigit(s[3])) != 0) {
-			*o++ = (char)(hexdigit(s[2]) << 4 | hexdigit(s[3]));
+		} else if (s[1] == 'x' && ag_hex_digit(s[2]) >= 0 && ag_hex_digit(s[3]) >= 0 &&
+		           (ag_hex_digit(s[2]) << 4 | ag_hex_digit(s[3])) != 0) {
+			*o++ = (char)(ag_hex_digit(s[2]) << 4 | ag_hex_digit(s[3]));
 			s += 3;
 		} else {
 			*o++ = *s; /* not ours: kept as it is */

@@ -307,6 +307,8 @@ peer_clock(const struct ag_peer *peer)
 			break;
 		}
 	}
+	/* Another process's environment: whatever it held goes. */
+	explicit_bzero(env, n);
 	free(env);
 }
 #endif
